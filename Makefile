@@ -7,12 +7,57 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 PYTEST := $(VENV)/bin/pytest
 STAMP  := $(VENV)/.installed
+QUERYCHECK := tests/stack/querycheck
+COMPOSE ?= docker compose
+NATIVE_DIR ?= .native
 
-.PHONY: help venv tools test test-fast contract-docs
+# The load scenario runner talks to the stack over these URLs (compose service names).
+STACK_URLS := --app-url http://app:8000 --sim-url http://llm-sim:8081 \
+	--prometheus-url http://prometheus:9090 --alertmanager-url http://alertmanager:9093 \
+	--sink-url http://alert-sink:8082
+
+.PHONY: help venv tools js test test-fast up down logs ps clean load native-up native-down load-native bench dashboards contract-docs
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
+# --- The stack (Docker) -------------------------------------------------------------
+up: ## Build and start the whole stack, wait until healthy, print the URLs
+	@bash scripts/up.sh
+
+down: ## Stop the stack (data volumes are kept)
+	$(COMPOSE) down
+
+logs: ## Follow the logs of every service (make logs S=app for one)
+	$(COMPOSE) logs -f --tail=100 $(S)
+
+ps: ## Show the services and their health
+	$(COMPOSE) ps
+
+clean: ## Stop the stack and delete its data volumes (asks first)
+	@read -r -p "Delete all stack data (Prometheus, Loki, Tempo, Grafana volumes)? [y/N] " ans; \
+	if [ "$$ans" = "y" ] || [ "$$ans" = "Y" ]; then $(COMPOSE) down -v; else echo "kept"; fi
+
+load: ## List the alert scenarios, or run one: make load SCENARIO=error-spike
+ifeq ($(strip $(SCENARIO)),)
+	@if [ -x $(PY) ]; then $(PY) -m demo_app.loadgen scenarios; \
+	else $(COMPOSE) run --rm --no-deps traffic python -m demo_app.loadgen scenarios; fi
+else
+	$(COMPOSE) run --rm traffic python -m demo_app.loadgen run $(SCENARIO) $(STACK_URLS) $(ARGS)
+endif
+
+# --- Native mode (no Docker): Prometheus, Alertmanager and the demo as processes ----
+native-up: venv tools ## Start the stack without Docker (Prometheus, Alertmanager, app, simulator, receiver)
+	$(PY) -m demo_app.native up --state-dir $(NATIVE_DIR)
+
+native-down: ## Stop the native stack
+	$(PY) -m demo_app.native down --state-dir $(NATIVE_DIR)
+
+load-native: venv ## Run a scenario against the native stack: make load-native SCENARIO=error-spike
+	@test -n "$(SCENARIO)" || { $(PY) -m demo_app.loadgen scenarios; exit 0; }
+	$(PY) -m demo_app.loadgen run $(SCENARIO) --stack $(NATIVE_DIR) $(ARGS)
+
+# --- Tests and measurements -------------------------------------------------------------
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
@@ -24,11 +69,20 @@ venv: $(STAMP) ## Create .venv and install the package with its test extras
 tools: ## Install Prometheus/promtool and Alertmanager/amtool (Debian/Ubuntu, needs root)
 	@bash scripts/install-tools.sh
 
-test: venv tools ## Run every test (installs what it needs first)
+js: ## Install Grafana's query grammars (LogQL/TraceQL parsers) used by the dashboard tests
+	@if [ -f $(QUERYCHECK)/package-lock.json ]; then npm ci --silent --no-audit --no-fund --prefix $(QUERYCHECK); fi
+
+test: venv tools js ## Run every test (installs what it needs first)
 	$(PYTEST)
 
-test-fast: venv ## Run the tests that need no Prometheus/Alertmanager binaries
+test-fast: venv js ## Run the tests that need no live native stack
 	$(PYTEST) -m "not e2e"
+
+bench: venv tools ## Measure instrumentation overhead, series count and time to alert
+	$(PY) -m bench
+
+dashboards: venv ## Regenerate grafana/dashboards/*.json from grafana/dashboards_src
+	$(PY) -m grafana.dashboards_src
 
 contract-docs: venv ## Regenerate docs/telemetry-contract.md from demo_app/contract.yaml
 	$(PY) -m demo_app.contract_docs > docs/telemetry-contract.md
