@@ -1,0 +1,108 @@
+"""Every setting of the demo app and its telemetry, read from the environment in one place.
+
+Names are the environment variable names (case-insensitive); each has a default that works
+on a laptop, and a validator that refuses nonsense at start-up rather than at the first
+request. The OpenTelemetry SDK reads its own `OTEL_*` variables (endpoint, sampler, batch
+sizes); only the ones our code interprets are declared here.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["AppSettings", "TelemetrySettings", "TierLimitSettings", "MODELS", "FEATURES", "TIERS", "get_settings"]
+
+MODELS: tuple[str, ...] = ("sim-large", "sim-medium", "sim-small")  # most to least expensive
+FEATURES: tuple[str, ...] = ("qa", "summarize", "support")
+TIERS: tuple[str, ...] = ("free", "pro", "enterprise")
+
+ModelName = Literal["sim-large", "sim-medium", "sim-small"]
+
+
+class TelemetrySettings(BaseSettings):
+    """Settings the telemetry package interprets (shared by every component)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    # Record prompts and completions on chat spans (masked even then). Off by default, as in
+    # the official GenAI instrumentations: message content is customer data.
+    otel_instrumentation_genai_capture_message_content: bool = False
+    # A label value outside the contract raises (tests, development) instead of being logged
+    # and mapped to _OTHER / dropped (production default).
+    telemetry_strict_labels: bool = False
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # OTLP export timeout when no OTEL_EXPORTER_OTLP_*TIMEOUT is set. The SDK default (10 s,
+    # with retries inside it) keeps a dead backend's batches around for too long.
+    telemetry_export_timeout_s: float = Field(default=3.0, gt=0, le=30)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+
+class TierLimitSettings(BaseSettings):
+    """Token-bucket size per customer tier: requests per second and burst."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    rate_limit_free_per_s: float = Field(default=2.0, gt=0)
+    rate_limit_free_burst: int = Field(default=5, ge=1)
+    rate_limit_pro_per_s: float = Field(default=10.0, gt=0)
+    rate_limit_pro_burst: int = Field(default=20, ge=1)
+    rate_limit_enterprise_per_s: float = Field(default=50.0, gt=0)
+    rate_limit_enterprise_burst: int = Field(default=100, ge=1)
+
+    def for_tier(self, tier: str) -> tuple[float, int]:
+        """(refill per second, burst) of one tier."""
+        return getattr(self, f"rate_limit_{tier}_per_s"), getattr(self, f"rate_limit_{tier}_burst")
+
+
+class AppSettings(BaseSettings):
+    """Settings of the RAG/agent demo app (`python -m demo_app.app`)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # The OpenAI-compatible provider (the simulator by default). The simulator ignores the
+    # key; a real provider would need a real one, which is why it is a SecretStr.
+    llm_base_url: str = "http://127.0.0.1:8081/v1"
+    llm_api_key: SecretStr = SecretStr("sim-key")
+    llm_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_retry_backoff_s: float = Field(default=0.2, ge=0, le=30)  # first retry waits about this long
+    llm_retry_backoff_max_s: float = Field(default=5.0, ge=0, le=120)  # cap of the exponential backoff
+    llm_retry_after_cap_s: float = Field(default=5.0, ge=0, le=120)  # cap on a provider's Retry-After
+    llm_fallback_enabled: bool = True
+
+    model_qa: ModelName = "sim-medium"
+    model_summarize: ModelName = "sim-small"
+    model_support: ModelName = "sim-large"
+    model_agent: ModelName = "sim-medium"
+
+    rag_top_k: int = Field(default=4, ge=1, le=20)
+    max_text_chars: int = Field(default=4000, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("LLM_BASE_URL must start with http:// or https://")
+        return value.rstrip("/")
+
+    def model_for(self, feature: str) -> str:
+        """Default model of a feature (qa, summarize, support, agent)."""
+        return getattr(self, f"model_{feature}")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> tuple[AppSettings, TierLimitSettings, TelemetrySettings]:
+    """Read the environment once per process."""
+    return AppSettings(), TierLimitSettings(), TelemetrySettings()

@@ -1,0 +1,175 @@
+"""`setup_telemetry()`: the one call a component makes at start to get traces, logs and metrics.
+
+It wires the OTel SDK (traces and logs over OTLP/HTTP, configured by the standard OTEL_*
+variables), structlog JSON on stdout, masking, and the Prometheus instruments the contract
+lists for the component. `Telemetry.instrument(app)` then adds server spans, the request-id
+middleware and GET /metrics to a FastAPI app.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from opentelemetry import trace
+from opentelemetry._logs import set_logger_provider
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
+
+from demo_app.config import TelemetrySettings
+from demo_app.contract import Contract, load_contract
+from demo_app.telemetry.asgi import RequestContextMiddleware
+from demo_app.telemetry.logs import build_logger_provider, configure_logging, get_logger
+from demo_app.telemetry.metrics import build_instruments, render_metrics
+from demo_app.telemetry.tracing import build_tracer_provider
+
+__all__ = ["Telemetry", "setup_telemetry"]
+
+_DROPPED_METRIC = "llmapp_telemetry_dropped_total"
+_HTTP_METRIC = "http_server_request_duration_seconds"
+# Not traced: scrapes and health probes would be most of the spans and tell nothing.
+_UNTRACED_URLS = "/metrics,/healthz"
+
+_lock = threading.Lock()
+_instances: dict[str, "Telemetry"] = {}
+
+
+@dataclass
+class Telemetry:
+    """Handles to one component's telemetry; build it with `setup_telemetry`."""
+
+    service_name: str
+    component: str
+    settings: TelemetrySettings
+    contract: Contract
+    registry: CollectorRegistry
+    tracer_provider: TracerProvider | None
+    logger_provider: LoggerProvider | None
+    _instruments: dict[str, Any] = field(default_factory=dict)
+
+    def metric(self, name: str) -> Any:
+        """The prometheus_client instrument for contract metric `name` (KeyError if not ours)."""
+        try:
+            return self._instruments[name]
+        except KeyError:
+            raise KeyError(f"metric {name!r} is not in the contract for component {self.component!r}") from None
+
+    def tracer(self, name: str = "demo_app") -> trace.Tracer:
+        """A tracer (a no-op one when OTEL_SDK_DISABLED=true)."""
+        return trace.get_tracer(name, tracer_provider=self.tracer_provider)
+
+    @property
+    def capture_content(self) -> bool:
+        """Whether prompts and completions may be recorded on spans (masked even then)."""
+        return self.settings.otel_instrumentation_genai_capture_message_content
+
+    def render_metrics(self, accept_header: str | None) -> tuple[bytes, str]:
+        """Exposition of this component's registry, in the format the Accept header asks for."""
+        return render_metrics(self.registry, accept_header)
+
+    def instrument(self, app: FastAPI) -> None:
+        """Server spans, X-Request-ID + HTTP metric middleware and GET /metrics on `app` (once)."""
+        if getattr(app.state, "telemetry_instrumented", False):
+            return
+        app.state.telemetry_instrumented = True
+        app.state.telemetry = self
+        route_label = self.contract.labels["http_route"]
+        app.add_middleware(
+            RequestContextMiddleware,
+            duration_histogram=self._instruments.get(_HTTP_METRIC),
+            measured_route=route_label.allows,
+        )
+
+        async def metrics(request: Request) -> Response:
+            body, content_type = self.render_metrics(request.headers.get("accept"))
+            return Response(content=body, media_type=content_type)
+
+        app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
+        if self.tracer_provider is not None:
+            from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+            # exclude_spans: the per-chunk "http send/receive" spans add volume, not insight.
+            FastAPIInstrumentor.instrument_app(
+                app,
+                tracer_provider=self.tracer_provider,
+                excluded_urls=_UNTRACED_URLS,
+                exclude_spans=["receive", "send"],
+            )
+
+    def _count_dropped(self, signal: str):  # type: ignore[no-untyped-def]
+        counter = self._instruments.get(_DROPPED_METRIC)
+        if counter is None:
+            return None
+
+        def on_drop(count: int) -> None:
+            counter.labels(signal=signal).inc(count)
+
+        return on_drop
+
+    def shutdown(self) -> None:
+        """Flush and stop the exporters (at process exit)."""
+        if self.tracer_provider is not None:
+            self.tracer_provider.shutdown()
+        if self.logger_provider is not None:
+            self.logger_provider.shutdown()
+
+
+def _sdk_disabled() -> bool:
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def _instrument_http_clients(provider: TracerProvider) -> None:
+    # The openai 3.x SDK is built on httpx2, other code on httpx: instrument both so the
+    # trace context travels to the simulator whichever client makes the call.
+    from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor, HTTPXClientInstrumentor
+
+    for instrumentor in (HTTPXClientInstrumentor(), HTTPX2ClientInstrumentor()):
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(tracer_provider=provider)
+
+
+def setup_telemetry(
+    service_name: str, component: str, *, settings: TelemetrySettings | None = None
+) -> Telemetry:
+    """Set up traces, logs and metrics for `component` once per process; later calls return the same."""
+    with _lock:
+        existing = _instances.get(component)
+        if existing is not None:
+            return existing
+        settings = settings or TelemetrySettings()
+        # New HTTP semconv attribute names (http.request.method, http.route, ...) on server
+        # and client spans, as the contract names them. Must be set before instrumenting.
+        os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
+        contract = load_contract()
+        registry = CollectorRegistry(auto_describe=True)
+        instruments = build_instruments(contract, component, registry, strict=settings.telemetry_strict_labels)
+        name = os.environ.get("OTEL_SERVICE_NAME") or service_name
+        tel = Telemetry(
+            service_name=name,
+            component=component,
+            settings=settings,
+            contract=contract,
+            registry=registry,
+            tracer_provider=None,
+            logger_provider=None,
+            _instruments=instruments,
+        )
+        if not _sdk_disabled():
+            # Resource.create adds OTEL_RESOURCE_ATTRIBUTES and the SDK's own attributes.
+            resource = Resource.create({"service.name": name, "service.namespace": "llm-obs-stack"})
+            timeout = settings.telemetry_export_timeout_s
+            tel.tracer_provider = build_tracer_provider(resource, timeout, tel._count_dropped("traces"))
+            tel.logger_provider = build_logger_provider(resource, timeout, tel._count_dropped("logs"))
+            trace.set_tracer_provider(tel.tracer_provider)
+            set_logger_provider(tel.logger_provider)
+            _instrument_http_clients(tel.tracer_provider)
+        configure_logging(name, settings.log_level, tel.logger_provider)
+        _instances[component] = tel
+        get_logger().debug("telemetry ready", component=component, otel_sdk=not _sdk_disabled())
+        return tel

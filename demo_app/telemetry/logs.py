@@ -1,0 +1,205 @@
+"""Structured logging: structlog JSON lines on stdout, the same events shipped over OTLP.
+
+One processor chain serves structlog calls and the standard library's `logging` (uvicorn,
+httpx, the OTel SDK) alike, so every line on stdout is one JSON object with the contract's
+fields (timestamp, level, event, service, request_id, trace_id, span_id) and masked values.
+OTLP shipping goes through the SDK's BatchLogRecordProcessor: a bounded in-memory queue and a
+background thread, so a slow or dead log backend never blocks a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+import structlog
+from opentelemetry import context as otel_context
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.resources import Resource
+
+from demo_app.telemetry.masking import mask
+from demo_app.telemetry.tracing import current_ids, export_timeout_from_env, queue_is_full
+
+__all__ = ["configure_logging", "build_logger_provider", "get_logger"]
+
+EventDict = MutableMapping[str, Any]
+DropCallback = Callable[[int], None]
+
+_LEADING_FIELDS = ("timestamp", "level", "event", "service", "request_id", "trace_id", "span_id")
+# Fields that are ids we generate ourselves: never free text, and a 16-digit span id could
+# look like a card number to the masker.
+_UNMASKED = frozenset({"timestamp", "level", "trace_id", "span_id", "request_id", "service"})
+_SEVERITY = {
+    "debug": SeverityNumber.DEBUG,
+    "info": SeverityNumber.INFO,
+    "warning": SeverityNumber.WARN,
+    "error": SeverityNumber.ERROR,
+    "critical": SeverityNumber.FATAL,
+}
+# Loggers whose records stay on stdout only: the OTel SDK complaining that export failed
+# must not feed the very exporter that is failing.
+_LOCAL_ONLY_PREFIXES = ("opentelemetry", "urllib3")
+
+
+def _add_service(service: str) -> Callable[[Any, str, EventDict], EventDict]:
+    def processor(_: Any, __: str, event_dict: EventDict) -> EventDict:
+        event_dict.setdefault("service", service)
+        return event_dict
+
+    return processor
+
+
+def _add_trace_context(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    trace_id, span_id = current_ids()
+    event_dict["trace_id"] = trace_id
+    event_dict["span_id"] = span_id
+    event_dict.setdefault("request_id", "")
+    return event_dict
+
+
+def _mask_event(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    for key, value in list(event_dict.items()):
+        if key not in _UNMASKED:
+            event_dict[key] = mask(value)
+    return event_dict
+
+
+def _order_fields(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    ordered = {key: event_dict.pop(key) for key in _LEADING_FIELDS if key in event_dict}
+    ordered.update(event_dict)
+    return ordered
+
+
+def _otlp_value(value: Any) -> Any:
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    return str(value)
+
+
+class _ShipToOtlp:
+    """structlog processor that hands each (already masked) event to the OTel LoggerProvider."""
+
+    def __init__(self, provider: LoggerProvider) -> None:
+        self._logger = provider.get_logger("demo_app")
+
+    def __call__(self, _: Any, __: str, event_dict: EventDict) -> EventDict:
+        if str(event_dict.get("logger", "")).startswith(_LOCAL_ONLY_PREFIXES):
+            return event_dict
+        level = str(event_dict.get("level", "info"))
+        attributes = {
+            key: _otlp_value(value)
+            for key, value in event_dict.items()
+            if key not in ("event", "level", "timestamp", "trace_id", "span_id") and value is not None
+        }
+        # context=current: the SDK copies trace_id/span_id/flags of the active span onto the
+        # record, which Loki turns into structured metadata for log-to-trace links.
+        self._logger.emit(
+            context=otel_context.get_current(),
+            severity_number=_SEVERITY.get(level, SeverityNumber.INFO),
+            severity_text=level.upper(),
+            body=str(event_dict.get("event", "")),
+            attributes=attributes,
+        )
+        return event_dict
+
+
+class _CountingLogExporter(LogRecordExporter):
+    """Delegates to the OTLP exporter and reports batches that failed to export."""
+
+    def __init__(self, inner: LogRecordExporter, on_drop: DropCallback | None) -> None:
+        self._inner = inner
+        self._on_drop = on_drop
+
+    def export(self, batch):  # type: ignore[no-untyped-def]
+        try:
+            result = self._inner.export(batch)
+        except Exception:  # noqa: BLE001 - an exporter bug must not kill the export thread
+            result = LogRecordExportResult.FAILURE
+        if result is not LogRecordExportResult.SUCCESS and self._on_drop:
+            self._on_drop(len(batch))
+        return result
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+class _CountingBatchLogRecordProcessor(BatchLogRecordProcessor):
+    """A BatchLogRecordProcessor that reports records dropped because its queue is full."""
+
+    def __init__(self, exporter: LogRecordExporter, on_drop: DropCallback | None) -> None:
+        super().__init__(exporter)  # queue and batch sizes from OTEL_BLRP_*: bounded by default (2048)
+        self._on_drop = on_drop
+
+    def on_emit(self, log_record):  # type: ignore[no-untyped-def]
+        if self._on_drop and queue_is_full(self):
+            self._on_drop(1)
+        super().on_emit(log_record)
+
+
+def build_logger_provider(resource: Resource, timeout_s: float, on_drop: DropCallback | None) -> LoggerProvider:
+    """A LoggerProvider exporting over OTLP/HTTP through a bounded batch queue."""
+    provider = LoggerProvider(resource=resource)
+    exporter = OTLPLogExporter(timeout=export_timeout_from_env("logs", timeout_s))
+    provider.add_log_record_processor(_CountingBatchLogRecordProcessor(_CountingLogExporter(exporter, on_drop), on_drop))
+    return provider
+
+
+class _StdlibBridge(logging.Handler):
+    """Routes standard-library log records into the structlog chain (one format for all)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            logger = structlog.get_logger().bind(logger=record.name)
+            method = getattr(logger, record.levelname.lower(), logger.info)
+            if record.exc_info:
+                method(record.getMessage(), exc_info=record.exc_info)
+            else:
+                method(record.getMessage())
+        except Exception:  # noqa: BLE001 - logging must never raise into the caller
+            self.handleError(record)
+
+
+def configure_logging(service: str, level: str, logger_provider: LoggerProvider | None) -> None:
+    """Configure structlog and the stdlib root logger for this process (idempotent)."""
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+        _add_service(service),
+        _add_trace_context,
+        structlog.processors.format_exc_info,
+        _mask_event,
+    ]
+    if logger_provider is not None:
+        processors.append(_ShipToOtlp(logger_provider))
+    processors += [_order_fields, structlog.processors.JSONRenderer()]
+    numeric_level = logging.getLevelName(level.upper())
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, _StdlibBridge):
+            root.removeHandler(handler)
+    root.addHandler(_StdlibBridge())
+    root.setLevel(numeric_level)
+    # Per-request lines come from our middleware; uvicorn's access log would duplicate them
+    # without trace ids, and httpx logs every request at INFO.
+    for noisy in ("uvicorn.access", "httpx", "httpx2"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def get_logger(**initial: Any) -> Any:
+    """A structlog logger; keyword arguments are bound to every event it logs."""
+    return structlog.get_logger(**initial)

@@ -1,0 +1,136 @@
+"""Trace pipeline: TracerProvider from the OTEL_* environment, masking and drop-counting export.
+
+The SDK reads the sampler (OTEL_TRACES_SAMPLER / _ARG, default parentbased_always_on), the
+endpoint (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT) and the batch sizes (OTEL_BSP_*) from the
+environment itself; this module only adds what the SDK lacks:
+  - masking of every span's name, attributes, events and status before it leaves the process
+    (a SpanProcessor cannot change an ended span, but an exporter can send a masked copy);
+  - a count of spans lost to a failing backend or a full queue, for the
+    llmapp_telemetry_dropped_total metric;
+  - `set_attributes`, the one way business code puts values on spans (masked at the source).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import Span, Status
+
+from demo_app.telemetry.masking import mask
+
+__all__ = ["build_tracer_provider", "set_attributes", "current_ids", "export_timeout_from_env", "MaskingSpanExporter"]
+
+DropCallback = Callable[[int], None]
+
+
+def export_timeout_from_env(signal: str, default_s: float) -> float | None:
+    """None when the user set an OTLP timeout (the SDK then reads it), else our shorter default."""
+    if os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_TIMEOUT") or os.environ.get("OTEL_EXPORTER_OTLP_TIMEOUT"):
+        return None
+    return default_s
+
+
+def _mask_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {key: mask(value) for key, value in (attributes or {}).items()}
+
+
+def _masked_copy(span: ReadableSpan) -> ReadableSpan:
+    status = span.status
+    return ReadableSpan(
+        name=mask(span.name),
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=_mask_attributes(span.attributes),
+        events=[Event(e.name, _mask_attributes(e.attributes), e.timestamp) for e in span.events],
+        links=span.links,
+        kind=span.kind,
+        status=Status(status.status_code, mask(status.description)) if status.description else status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+class MaskingSpanExporter(SpanExporter):
+    """Masks every span, delegates to `inner`, and reports batches that failed to export."""
+
+    def __init__(self, inner: SpanExporter, on_drop: DropCallback | None = None) -> None:
+        self._inner = inner
+        self._on_drop = on_drop
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            result = self._inner.export([_masked_copy(s) for s in spans])
+        except Exception:  # noqa: BLE001 - an exporter bug must not kill the export thread
+            result = SpanExportResult.FAILURE
+        if result is not SpanExportResult.SUCCESS and self._on_drop:
+            self._on_drop(len(spans))
+        return result
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+def queue_is_full(processor: object) -> bool:
+    """True when a Batch*Processor's queue is at its bound (the next item gets dropped).
+
+    The SDK counts these drops only on its own (OTel) meter, which we do not run; it keeps
+    the queue in a private attribute, so look it up defensively and say "not full" if the
+    SDK's internals ever change.
+    """
+    inner = getattr(processor, "_batch_processor", None)
+    queue = getattr(inner, "_queue", None)
+    limit = getattr(inner, "_max_queue_size", None)
+    return queue is not None and limit is not None and len(queue) >= limit
+
+
+class _CountingBatchSpanProcessor(BatchSpanProcessor):
+    """A BatchSpanProcessor that reports the spans it drops because its queue is full."""
+
+    def __init__(self, exporter: SpanExporter, on_drop: DropCallback | None) -> None:
+        super().__init__(exporter)  # queue and batch sizes from OTEL_BSP_*: bounded by default (2048)
+        self._on_drop = on_drop
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self._on_drop and span.context.trace_flags.sampled and queue_is_full(self):
+            self._on_drop(1)
+        super().on_end(span)
+
+
+def build_tracer_provider(resource: Resource, timeout_s: float, on_drop: DropCallback | None) -> TracerProvider:
+    """A TracerProvider exporting over OTLP/HTTP through a bounded batch queue."""
+    provider = TracerProvider(resource=resource)  # sampler: OTEL_TRACES_SAMPLER, parentbased_always_on by default
+    exporter = OTLPSpanExporter(timeout=export_timeout_from_env("traces", timeout_s))
+    provider.add_span_processor(_CountingBatchSpanProcessor(MaskingSpanExporter(exporter, on_drop), on_drop))
+    return provider
+
+
+def set_attributes(span: Span, attributes: Mapping[str, Any]) -> None:
+    """Set span attributes, masked, skipping None (OTel refuses None values)."""
+    if not span.is_recording():
+        return
+    for key, value in attributes.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            value = [mask(v) for v in value]
+        span.set_attribute(key, mask(value))
+
+
+def current_ids() -> tuple[str, str]:
+    """(trace_id, span_id) of the current span as lowercase hex, or ("", "") outside a span."""
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return "", ""
+    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
