@@ -1,0 +1,116 @@
+"""Run every benchmark within a time budget and write bench/results/README.md and results.json.
+
+Each benchmark runs as its own process with a hard timeout (a stuck one is killed and
+reported, the others still run); the whole run stays under `--budget` seconds (10 minutes by
+default). Benchmarks report ratios and counts measured side by side in one run - never a
+pass/fail on absolute timings, which depend on the machine written at the top of the report.
+
+    python -m bench [--budget 600] [--only overhead,cardinality,alerts]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import alerts, cardinality, overhead
+from bench._common import RESULTS_DIR, ROOT, machine_info
+
+__all__ = ["main", "render_readme"]
+
+# name -> (module, JSON it writes, share of the budget it may use)
+_BENCHMARKS: dict[str, tuple[str, Path, float]] = {
+    "overhead": ("bench.overhead", RESULTS_DIR / "overhead.json", 0.45),
+    "cardinality": ("bench.cardinality", RESULTS_DIR / "cardinality.json", 0.40),
+}
+
+
+def _run(name: str, module: str, timeout_s: float) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", module], cwd=ROOT, timeout=timeout_s, capture_output=True, text=True, check=False
+        )
+        status = "ok" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
+        tail = (proc.stdout + proc.stderr)[-2000:] if proc.returncode else ""
+    except subprocess.TimeoutExpired:
+        status, tail = f"killed after {timeout_s:.0f} s", ""
+    return {"name": name, "status": status, "seconds": round(time.monotonic() - started, 1), "error_tail": tail}
+
+
+def render_readme(machine: dict[str, Any], runs: list[dict[str, Any]], results: dict[str, Any]) -> str:
+    """bench/results/README.md from the benchmark results."""
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (`python -m bench`); do not edit by hand. Figures are measured side by side in one run "
+        "on the machine below and reported as ratios and counts; absolute numbers move with the machine and its load.",
+        "",
+        "| machine | |",
+        "|---|---|",
+        f"| `uname -a` | `{machine['uname']}` |",
+        f"| CPUs | {machine['cpu_count']} (1-min load average at start: {machine['load_avg_1m']}) |",
+        f"| Python | {machine['python']} |",
+        f"| date (UTC) | {machine['date']} |",
+        "",
+        "| benchmark | status | seconds |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {r['name']} | {r['status']} | {r['seconds']} |" for r in runs]
+    lines.append("")
+    if "overhead" in results:
+        lines.append(overhead.to_markdown(results["overhead"]))
+    if "cardinality" in results:
+        lines.append(cardinality.to_markdown(results["cardinality"]))
+    lines.append(alerts.to_markdown(results.get("alerts", [])))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=600.0, help="seconds for the whole run")
+    parser.add_argument("--only", default="overhead,cardinality,alerts", help="comma-separated benchmarks")
+    args = parser.parse_args()
+    wanted = {n.strip() for n in args.only.split(",") if n.strip()}
+    machine = machine_info()
+    deadline = time.monotonic() + args.budget - 10  # keep a little for writing the report
+    runs: list[dict[str, Any]] = []
+    results: dict[str, Any] = {}
+    for name, (module, out, share) in _BENCHMARKS.items():
+        if name not in wanted:
+            continue
+        out.unlink(missing_ok=True)  # never report a stale result as this run's
+        timeout = min(args.budget * share, deadline - time.monotonic())
+        if timeout <= 30:
+            runs.append({"name": name, "status": "skipped: out of time", "seconds": 0, "error_tail": ""})
+            continue
+        print(f"bench: {name} (at most {timeout:.0f} s) ...", flush=True)
+        run = _run(name, module, timeout)
+        runs.append(run)
+        print(f"bench: {name} {run['status']} in {run['seconds']} s", flush=True)
+        if run["error_tail"]:
+            print(run["error_tail"], file=sys.stderr)
+        if out.exists():
+            results[name] = json.loads(out.read_text())
+    if "alerts" in wanted:
+        records = json.loads(alerts.TIME_TO_ALERT.read_text()) if alerts.TIME_TO_ALERT.exists() else []
+        results["alerts"] = alerts.summarise(records)
+        runs.append({"name": "alerts", "status": f"read {len(records)} run records", "seconds": 0, "error_tail": ""})
+
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    summary = {"machine": machine, "runs": runs, "results": results}
+    (RESULTS_DIR / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
+    readme = render_readme(machine, runs, results)
+    (RESULTS_DIR / "README.md").write_text(readme)
+    print(readme)
+    if any(r["status"] != "ok" and not r["status"].startswith("read") for r in runs):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The full scenario mix: every endpoint, feature, tier, model, streaming, agents and every fault kind.
+
+Used by bench/cardinality.py to reach the largest label set the app can produce: whatever
+series the contract allows and the app can mint, this mix should mint. Bounded: a fixed list
+of requests per fault, short fault TTLs, a client timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from typing import Any
+
+import httpx
+
+__all__ = ["FAULTS", "MODELS", "FEATURES", "TIERS", "run_mix", "mix_app_env"]
+
+MODELS = ("sim-large", "sim-medium", "sim-small")
+FEATURES = ("qa", "summarize", "support")
+TIERS = ("free", "pro", "enterprise")
+# (kind, rate, value): rates below 1 so retries, fallbacks and successes all happen under each.
+FAULTS: tuple[tuple[str | None, float, float | None], ...] = (
+    (None, 0.0, None),
+    ("error", 0.5, 503),
+    ("rate_limit", 0.5, 1.0),
+    ("latency", 0.5, 0.3),
+    ("token_blowup", 1.0, 8.0),
+    ("quality_drop", 1.0, None),
+    ("timeout", 0.5, 2.0),
+)
+QUESTIONS = (
+    "How do I rotate an API key?",
+    "What does the enterprise plan include?",
+    "Summarise the incident response policy.",
+    "What is the capital of Mongolia?",  # off-topic: nothing retrieved
+)
+AGENT_TASKS = (
+    "Research our refund policy and compute how many days a customer has, then write a short answer.",
+    "Find the rate limits of each tier and count the words of the summary.",
+)
+INVALID = (
+    ("/v1/ask", {"question": "", "user_tier": "free", "feature": "qa"}),
+    ("/v1/ask", {"question": "hi", "user_tier": "platinum", "feature": "qa"}),
+    ("/v1/agent", {"task": "x", "user_tier": "free", "max_steps": 500}),
+)
+
+
+def mix_app_env() -> dict[str, str]:
+    """App settings for the mix: a short LLM timeout (the timeout fault), generous tier limits
+    except the free tier, which a final burst exhausts so app-side rate limiting shows up too."""
+    return {
+        "LLM_TIMEOUT_S": "1",
+        "LLM_RETRY_BACKOFF_S": "0.05",
+        "LLM_RETRY_BACKOFF_MAX_S": "0.2",
+        "LLM_RETRY_AFTER_CAP_S": "0.2",
+        "RATE_LIMIT_FREE_PER_S": "50",
+        "RATE_LIMIT_FREE_BURST": "50",
+        "RATE_LIMIT_PRO_PER_S": "1000",
+        "RATE_LIMIT_PRO_BURST": "1000",
+        "RATE_LIMIT_ENTERPRISE_PER_S": "1000",
+        "RATE_LIMIT_ENTERPRISE_BURST": "1000",
+    }
+
+
+def _requests() -> list[tuple[str, str, dict[str, Any] | None]]:
+    """(method, path, body) for one pass of the mix under one fault."""
+    out: list[tuple[str, str, dict[str, Any] | None]] = []
+    for (feature, tier, model, stream), question in zip(
+        itertools.product(FEATURES, TIERS, MODELS, (False, True)), itertools.cycle(QUESTIONS)
+    ):
+        out.append(("POST", "/v1/ask", {"question": question, "user_tier": tier, "feature": feature, "stream": stream, "model": model}))
+    for tier, task in zip(TIERS, itertools.cycle(AGENT_TASKS)):
+        out.append(("POST", "/v1/agent", {"task": task, "user_tier": tier, "max_steps": 4}))
+    out += [("POST", path, body) for path, body in INVALID]
+    out += [("GET", "/healthz", None), ("GET", "/no-such-route", None), ("DELETE", "/v1/ask", None)]
+    return out
+
+
+async def _send(client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None, counts: Counter) -> None:
+    try:
+        if body is not None and body.get("stream"):
+            async with client.stream(method, path, json=body) as resp:
+                async for _ in resp.aiter_bytes():
+                    pass
+                counts[resp.status_code] += 1
+            return
+        resp = await client.request(method, path, json=body)
+        counts[resp.status_code] += 1
+    except httpx.HTTPError as exc:
+        counts[type(exc).__name__] += 1
+
+
+async def _run(app_url: str, sim_url: str, concurrency: int) -> dict[str, Any]:
+    counts: Counter = Counter()
+    slots = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=app_url, timeout=30) as client, httpx.AsyncClient(base_url=sim_url, timeout=10) as sim:
+
+        async def one(method: str, path: str, body: dict[str, Any] | None) -> None:
+            async with slots:
+                await _send(client, method, path, body, counts)
+
+        for kind, rate, value in FAULTS:
+            await sim.delete("/faults")
+            if kind:
+                fault: dict[str, Any] = {"kind": kind, "rate": rate, "ttl_s": 60}
+                if value is not None:
+                    fault["value"] = value
+                (await sim.post("/faults", json=fault)).raise_for_status()
+            await asyncio.gather(*(one(m, p, b) for m, p, b in _requests()))
+        await sim.delete("/faults")
+        # A burst over the free tier's bucket: the app refuses with 429 (source="app").
+        burst = {"question": QUESTIONS[0], "user_tier": "free", "feature": "qa"}
+        await asyncio.gather(*(one("POST", "/v1/ask", burst) for _ in range(120)))
+    return {str(k): v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+
+
+def run_mix(app_url: str, sim_url: str, concurrency: int = 8) -> dict[str, Any]:
+    """Drive the whole mix once; returns the response count by status."""
+    return asyncio.run(_run(app_url, sim_url, concurrency))
