@@ -1,0 +1,128 @@
+"""The traffic mix: which request to send next, drawn from seeded random choices.
+
+A `Mix` holds the proportions (agent vs. RAG, streaming, tiers, features, invalid and
+off-topic shares, pinned models); a `TrafficGenerator` turns it into concrete requests.
+Scenarios override parts of the mix (all traffic on sim-large, only the free tier...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from demo_app.loadgen.corpus import OFF_TOPIC_QUESTIONS, CorpusDoc, agent_task, paraphrase
+
+__all__ = ["Mix", "Request", "TrafficGenerator", "DEFAULT_MIX"]
+
+RequestKind = Literal["ask", "agent", "invalid"]
+
+
+def _frozen(d: Mapping[str, float]) -> Mapping[str, float]:
+    return MappingProxyType(dict(d))
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Proportions of the traffic. Shares are fractions of all requests (0..1)."""
+
+    agent_share: float = 0.15  # /v1/agent tasks; the rest are /v1/ask questions
+    stream_share: float = 0.20  # of /v1/ask requests, how many ask for a streamed answer (agents never stream)
+    invalid_share: float = 0.03  # malformed requests the app must refuse with 4xx
+    off_topic_share: float = 0.05  # of /v1/ask questions, ones the corpus cannot answer
+    tiers: Mapping[str, float] = field(default_factory=lambda: _frozen({"free": 0.6, "pro": 0.3, "enterprise": 0.1}))
+    features: Mapping[str, float] = field(default_factory=lambda: _frozen({"qa": 0.6, "summarize": 0.2, "support": 0.2}))
+    # Model pinned in the request body; "" means "let the app pick the feature's default".
+    models: Mapping[str, float] = field(default_factory=lambda: _frozen({"": 1.0}))
+    max_steps: tuple[int, int] = (2, 6)
+
+    def __post_init__(self) -> None:
+        for name in ("agent_share", "stream_share", "invalid_share", "off_topic_share"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"Mix.{name} must be within 0..1, got {value}")
+        if self.agent_share + self.invalid_share > 1.0:
+            raise ValueError("Mix.agent_share + Mix.invalid_share must not exceed 1")
+        for name in ("tiers", "features", "models"):
+            weights = getattr(self, name)
+            if not weights or any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+                raise ValueError(f"Mix.{name} needs at least one positive weight, got {dict(weights)}")
+            object.__setattr__(self, name, _frozen(weights))
+
+    def replace(self, **overrides: Any) -> "Mix":
+        """A copy with some proportions changed (scenarios use this)."""
+        return dataclasses.replace(self, **overrides)
+
+
+DEFAULT_MIX = Mix()
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request to send: path and JSON body, plus what we know about it for statistics."""
+
+    kind: RequestKind
+    path: str
+    body: dict[str, Any]
+    tier: str
+    feature: str
+    stream: bool = False
+    off_topic: bool = False
+
+
+def _pick(rng: random.Random, weights: Mapping[str, float]) -> str:
+    keys = list(weights)
+    return rng.choices(keys, weights=[weights[k] for k in keys], k=1)[0]
+
+
+class TrafficGenerator:
+    """Endless, reproducible stream of requests for a mix (same seed, same requests)."""
+
+    def __init__(self, docs: tuple[CorpusDoc, ...], mix: Mix = DEFAULT_MIX, seed: int | None = None) -> None:
+        self.mix = mix
+        self.rng = random.Random(seed)
+        self._docs = docs
+        self._questions = [q for d in docs for q in d.questions]
+        if not self._questions:
+            raise ValueError("the corpus has no questions")
+
+    def interarrival(self, rate: float) -> float:
+        """Seconds until the next arrival of a Poisson process with `rate` requests/s."""
+        return self.rng.expovariate(rate)
+
+    def next(self) -> Request:
+        rng, mix = self.rng, self.mix
+        tier = _pick(rng, mix.tiers)
+        if rng.random() < mix.invalid_share:
+            return self._invalid(tier)
+        # agent_share is a fraction of all requests, so scale it to the valid ones left.
+        if rng.random() < mix.agent_share / (1.0 - mix.invalid_share):
+            lo, hi = mix.max_steps
+            body = {"task": agent_task(self._docs, rng), "user_tier": tier, "max_steps": rng.randint(lo, hi)}
+            return Request(kind="agent", path="/v1/agent", body=body, tier=tier, feature="agent")
+        feature = _pick(rng, mix.features)
+        off_topic = rng.random() < mix.off_topic_share
+        question = rng.choice(OFF_TOPIC_QUESTIONS) if off_topic else paraphrase(rng.choice(self._questions), rng)
+        stream = rng.random() < mix.stream_share
+        body: dict[str, Any] = {"question": question, "user_tier": tier, "feature": feature, "stream": stream}
+        model = _pick(rng, mix.models)
+        if model:
+            body["model"] = model
+        return Request(kind="ask", path="/v1/ask", body=body, tier=tier, feature=feature, stream=stream, off_topic=off_topic)
+
+    def _invalid(self, tier: str) -> Request:
+        """A request the app's validation must refuse (4xx), one of the mistakes clients make."""
+        question = self.rng.choice(self._questions)
+        bodies: list[tuple[str, dict[str, Any]]] = [
+            ("/v1/ask", {"question": question, "user_tier": "platinum", "feature": "qa"}),  # unknown tier
+            ("/v1/ask", {"question": "", "user_tier": tier, "feature": "qa"}),  # empty question
+            ("/v1/ask", {"question": question, "user_tier": tier, "feature": "qa", "temperature": 3}),  # unknown field
+            ("/v1/ask", {"question": question, "user_tier": tier, "feature": "translate"}),  # unknown feature
+            ("/v1/ask", {"question": question, "user_tier": tier, "feature": "qa", "model": "gpt-9"}),  # unknown model
+            ("/v1/agent", {"task": "Summarise the corpus", "user_tier": tier, "max_steps": 50}),  # out of range
+        ]
+        path, body = self.rng.choice(bodies)
+        return Request(kind="invalid", path=path, body=body, tier=tier, feature=str(body.get("feature", "agent")))
