@@ -1,0 +1,120 @@
+"""Contract instruments: the right families, checked label values, exemplars, both expositions."""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from prometheus_client import CollectorRegistry
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+from demo_app.contract import load_contract
+from demo_app.telemetry.metrics import OTHER, LabelValueError, build_instruments, render_metrics
+
+CONTRACT = load_contract()
+OPENMETRICS = "application/openmetrics-text; version=1.0.0"
+CHAT_LABELS = dict(
+    gen_ai_operation_name="chat",
+    gen_ai_provider_name="openai",
+    gen_ai_request_model="sim-small",
+    gen_ai_response_model="sim-small",
+    error_type="",
+)
+
+
+def _instruments(component: str = "app", strict: bool = True):
+    registry = CollectorRegistry()
+    return registry, build_instruments(CONTRACT, component, registry, strict=strict)
+
+
+class TestFamilies:
+    """Every contract metric of a component is built with its type, labels and buckets."""
+
+    @pytest.mark.parametrize("component", ["app", "llm_sim", "alert_sink"])
+    def test_one_instrument_per_contract_metric(self, component: str) -> None:
+        _, instruments = _instruments(component)
+        assert set(instruments) == {m.name for m in CONTRACT.metrics_for(component)}
+
+    def test_histogram_buckets_follow_contract(self) -> None:
+        registry, instruments = _instruments()
+        instruments["llmapp_agent_steps"].labels(outcome="ok").observe(3)
+        les = {
+            s.labels["le"]
+            for f in text_string_to_metric_families(render_metrics(registry, OPENMETRICS)[0].decode())
+            for s in f.samples
+            if s.name == "llmapp_agent_steps_bucket"
+        }
+        assert {float(x) for x in les if x != "+Inf"} == set(CONTRACT.metric("llmapp_agent_steps").buckets)
+
+    def test_no_created_series(self) -> None:
+        registry, instruments = _instruments()
+        instruments["llmapp_cost_usd_total"].labels(gen_ai_request_model="sim-small", feature="qa", user_tier="free").inc(0.5)
+        assert b"_created" not in render_metrics(registry, OPENMETRICS)[0]
+        assert b"llmapp_cost_usd_total" in render_metrics(registry, None)[0]
+
+
+class TestLabelValues:
+    """Label values outside the contract raise in strict mode; otherwise become _OTHER or are dropped."""
+
+    def test_strict_mode_raises(self) -> None:
+        _, instruments = _instruments(strict=True)
+        with pytest.raises(LabelValueError):
+            instruments["llmapp_agent_steps"].labels(outcome="exploded")
+
+    def test_pattern_labels_are_checked(self) -> None:
+        _, instruments = _instruments(strict=True)
+        hist = instruments["http_server_request_duration_seconds"]
+        hist.labels(http_request_method="GET", http_route="/healthz", http_response_status_code="200").observe(0.1)
+        with pytest.raises(LabelValueError):
+            hist.labels(http_request_method="GET", http_route="/healthz", http_response_status_code="2000")
+
+    def test_lenient_mode_maps_to_other_where_allowed(self) -> None:
+        registry, instruments = _instruments(strict=False)
+        labels = {**CHAT_LABELS, "error_type": "SomeNewSDKError"}
+        instruments["gen_ai_client_operation_duration_seconds"].labels(**labels).observe(1.0)
+        text = render_metrics(registry, None)[0].decode()
+        assert f'error_type="{OTHER}"' in text and "SomeNewSDKError" not in text
+
+    def test_lenient_mode_drops_where_no_other(self) -> None:
+        registry, instruments = _instruments(strict=False)
+        instruments["llmapp_quality_score"].labels(metric="faithfulness", feature="poetry").observe(0.5)
+        assert "poetry" not in render_metrics(registry, None)[0].decode()
+        assert "llmapp_quality_score_count" not in render_metrics(registry, None)[0].decode()
+
+    def test_positional_values_are_checked_too(self) -> None:
+        _, instruments = _instruments(strict=True)
+        with pytest.raises(LabelValueError):
+            instruments["llmapp_rate_limit_events_total"].labels("app", "platinum")
+
+
+class TestExemplars:
+    """Histograms marked `exemplars: true` carry the current sampled trace in OpenMetrics."""
+
+    def _exemplars(self, registry: CollectorRegistry, family: str) -> list:
+        text = render_metrics(registry, OPENMETRICS)[0].decode()
+        return [s.exemplar for f in text_string_to_metric_families(text) if f.name == family for s in f.samples if s.exemplar]
+
+    def test_sampled_span_becomes_exemplar(self) -> None:
+        registry, instruments = _instruments()
+        tracer = TracerProvider().get_tracer("t")
+        with tracer.start_as_current_span("x") as span:
+            instruments["gen_ai_client_operation_duration_seconds"].labels(**CHAT_LABELS).observe(0.3)
+            trace_id = format(span.get_span_context().trace_id, "032x")
+        (exemplar,) = self._exemplars(registry, "gen_ai_client_operation_duration_seconds")
+        assert exemplar.labels["trace_id"] == trace_id and len(exemplar.labels["span_id"]) == 16
+
+    def test_unsampled_or_absent_span_gives_none(self) -> None:
+        registry, instruments = _instruments()
+        hist = instruments["gen_ai_client_operation_duration_seconds"].labels(**CHAT_LABELS)
+        hist.observe(0.3)
+        with TracerProvider(sampler=ALWAYS_OFF).get_tracer("t").start_as_current_span("x"):
+            hist.observe(0.3)
+        assert self._exemplars(registry, "gen_ai_client_operation_duration_seconds") == []
+
+    def test_text_format_has_no_exemplars(self) -> None:
+        registry, instruments = _instruments()
+        with TracerProvider().get_tracer("t").start_as_current_span("x"):
+            instruments["llmapp_agent_duration_seconds"].labels(gen_ai_agent_name="writer").observe(0.3)
+        text, content_type = render_metrics(registry, "text/plain")
+        assert content_type.startswith("text/plain") and b"trace_id" not in text
+        assert self._exemplars(registry, "llmapp_agent_duration_seconds")
