@@ -152,9 +152,7 @@ class Retriever:
         if not self._documents:
             raise ValueError("Retriever needs at least one document")
         # The title is short and on-topic, so it is counted twice: a cheap field boost.
-        corpus_tokens = [
-            tokenize(f"{doc.title} {doc.title} {doc.text}") for doc in self._documents
-        ]
+        corpus_tokens = [tokenize(f"{doc.title} {doc.title} {doc.text}") for doc in self._documents]
         self._index = bm25s.BM25()
         self._index.index(corpus_tokens, show_progress=False)
         self._vocab: dict[str, int] = dict(self._index.vocab_dict)

@@ -75,7 +75,8 @@ class TestCorpus:
         for line in DEFAULT_CORPUS_PATH.read_text(encoding="utf-8").splitlines():
             raw = json.loads(line)
             assert set(raw) == {"id", "title", "category", "text", "questions"}, raw["id"]
-            assert all(isinstance(raw[k], str) and raw[k].strip() for k in ("title", "category", "text"))
+            for key in ("title", "category", "text"):
+                assert isinstance(raw[key], str) and raw[key].strip(), (raw["id"], key)
 
     def test_document_length_is_short(self, docs):
         lengths = {d.id: len(d.text.split()) for d in docs}
