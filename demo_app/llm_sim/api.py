@@ -25,7 +25,7 @@ from opentelemetry import trace
 from demo_app.llm_sim.config import SimSettings
 from demo_app.llm_sim.faults import FAULT_KINDS, Effects, FaultRegistry, decide
 from demo_app.llm_sim.generation import Completion, Timing, generate, make_rng, plan_timing, request_key
-from demo_app.llm_sim.models import MODELS, ModelProfile, get_model
+from demo_app.llm_sim.models import MODELS, get_model
 from demo_app.llm_sim.schemas import ChatRequest, FaultIn, openai_error
 from demo_app.llm_sim.tokens import split_pieces
 from demo_app.telemetry import get_logger, set_attributes, setup_telemetry

@@ -57,14 +57,9 @@ _FILLER = (
     "There is rarely one single answer that fits every situation perfectly.",
     "Experience shows that patience usually pays off in the end.",
 )
-_RAMBLE_CONNECTORS = (
-    "To elaborate further,",
-    "In other words,",
-    "It is also worth repeating that",
-    "As mentioned before,",
-    "Put differently,",
-    "To be thorough,",
-)
+# Connectors made of stop words only: a rambling answer is longer, not less faithful, so
+# the token_blowup fault moves token and cost metrics without tripping the quality alert.
+_RAMBLE_CONNECTORS = ("Again,", "Also,", "So,", "That is,", "Once more,", "And again,")
 _STOPWORDS = frozenset(
     """a about above after again all also am an and any are as at be because been before being below
     between both but by can could did do does doing down during each few for from further had has have
@@ -198,7 +193,7 @@ def ramble(text: str, factor: float, rng: random.Random) -> str:
     i = 0
     while count_tokens(out) < target:
         sentence = pieces[i % len(pieces)]
-        out += f" {rng.choice(_RAMBLE_CONNECTORS)} {sentence[0].lower()}{sentence[1:]}"
+        out += f" {rng.choice(_RAMBLE_CONNECTORS)} {sentence}"
         i += 1
     return truncate_to_tokens(out, target)
 

@@ -19,7 +19,9 @@ __all__ = ["ChatRequest", "ChatMessage", "FaultIn", "openai_error"]
 
 
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # Unknown fields pass (new OpenAI parameters), known ones must have the right JSON type
+    # (strict: "stream": "yes" is a client bug, not a truthy string).
+    model_config = ConfigDict(extra="allow", strict=True)
 
 
 class FunctionCall(_Lenient):
