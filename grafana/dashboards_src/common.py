@@ -1,0 +1,366 @@
+"""Shared building blocks of the LLM dashboards: data sources, variables, links and panel helpers.
+
+Every dashboard module builds its panels from these helpers, so the look (units, legends,
+exemplars) and the wiring (data source UIDs, template variables, links between dashboards)
+are decided once. The UIDs match grafana/provisioning/datasources/datasources.yaml.
+"""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import (
+    bargauge,
+    dashboard,
+    heatmap,
+    logs,
+    loki,
+    nodegraph,
+    prometheus,
+    stat,
+    table,
+    tempo,
+    timeseries,
+)
+from grafana_foundation_sdk.builders import common as common_builders
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard as dashboard_models
+from grafana_foundation_sdk.models import prometheus as prometheus_models
+from grafana_foundation_sdk.models import tempo as tempo_models
+
+__all__ = [
+    "PROMETHEUS",
+    "LOKI",
+    "TEMPO",
+    "TAG",
+    "LLM_ROUTES",
+    "MODEL",
+    "FEATURE",
+    "TIER",
+    "new_dashboard",
+    "prom",
+    "timeseries_panel",
+    "stat_panel",
+    "table_panel",
+    "bar_gauge_panel",
+    "heatmap_panel",
+    "logs_panel",
+    "traces_panel",
+    "service_graph_panel",
+    "alerts_table_panel",
+]
+
+PROMETHEUS = common.DataSourceRef(type_val="prometheus", uid="prometheus")
+LOKI = common.DataSourceRef(type_val="loki", uid="loki")
+TEMPO = common.DataSourceRef(type_val="tempo", uid="tempo")
+
+# Every dashboard carries this tag; the "LLM dashboards" link lists all of them.
+TAG = "llm"
+
+# The app's user-facing routes (the HTTP SLIs count these, not /healthz or /metrics).
+LLM_ROUTES = "/v1/ask|/v1/agent"
+
+# Label matchers for the template variables, to paste into PromQL selectors.
+MODEL = 'gen_ai_request_model=~"$model"'
+FEATURE = 'feature=~"$feature"'
+TIER = 'user_tier=~"$tier"'
+
+
+def _variable(name: str, label: str, metric: str, label_name: str, description: str) -> dashboard.QueryVariable:
+    """A multi-value Prometheus label variable with an "All" option that matches everything."""
+    return (
+        dashboard.QueryVariable(name)
+        .label(label)
+        .description(description)
+        .datasource(PROMETHEUS)
+        .query(f"label_values({metric}, {label_name})")
+        .refresh(dashboard_models.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(dashboard_models.VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        # "All" becomes `.*` (not a long alternation of every value), so a value that appears
+        # after the dashboard loaded is included too.
+        .all_value(".*")
+        .current(dashboard_models.VariableOption(selected=True, text="All", value="$__all"))
+    )
+
+
+_VARIABLES = {
+    "model": lambda: _variable(
+        "model",
+        "Model",
+        "gen_ai_client_operation_duration_seconds_count",
+        "gen_ai_request_model",
+        "Requested model (gen_ai.request.model).",
+    ),
+    "feature": lambda: _variable(
+        "feature", "Feature", "llmapp_cost_usd_total", "feature", "Product feature that made the request."
+    ),
+    "tier": lambda: _variable("tier", "Tier", "llmapp_cost_usd_total", "user_tier", "Customer tier of the caller."),
+}
+
+
+def new_dashboard(
+    uid: str, title: str, description: str, *, variables: tuple[str, ...] = ()
+) -> dashboard.Dashboard:
+    """A dashboard with the common settings: tag, time range, refresh, cross-links.
+
+    `variables` names the template variables the dashboard's queries use ("model",
+    "feature", "tier"); the links between dashboards carry their values along.
+    """
+    builder = (
+        dashboard.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags([TAG])
+        .editable()
+        .time("now-1h", "now")
+        .refresh("30s")
+        .timezone("browser")
+        .tooltip(dashboard_models.DashboardCursorSync.CROSSHAIR)
+        # One dropdown-free row of links to every LLM dashboard, keeping the time range and
+        # the selected model/feature/tier when you jump.
+        .link(
+            dashboard.DashboardLink("LLM dashboards")
+            .type(dashboard_models.DashboardLinkType.DASHBOARDS)
+            .tags([TAG])
+            .as_dropdown(False)
+            .include_vars(True)
+            .keep_time(True)
+        )
+    )
+    for name in variables:
+        builder = builder.with_variable(_VARIABLES[name]())
+    return builder
+
+
+def prom(
+    expr: str,
+    legend: str = "",
+    *,
+    ref: str = "A",
+    exemplar: bool = False,
+    instant: bool = False,
+    heatmap_buckets: bool = False,
+) -> prometheus.Dataquery:
+    """One PromQL query.
+
+    `exemplar=True` asks Prometheus for the trace_id exemplars stored with the raw histogram
+    series (a recording rule has none). `heatmap_buckets=True` returns one series per `le`
+    bucket, de-accumulated by Grafana for a heatmap or distribution panel.
+    """
+    query = prometheus.Dataquery().expr(expr).ref_id(ref).legend_format(legend or "__auto")
+    if exemplar:
+        query = query.exemplar(True)
+    if heatmap_buckets:
+        query = query.format(prometheus_models.PromQueryFormat.HEATMAP).legend_format("{{le}}")
+    if instant:
+        query = query.instant()
+        if not heatmap_buckets:
+            query = query.format(prometheus_models.PromQueryFormat.TABLE)
+    else:
+        query = query.range()
+    return query
+
+
+def _with_targets(panel, targets):
+    for target in targets:
+        panel = panel.with_target(target)
+    return panel
+
+
+def timeseries_panel(
+    title: str,
+    description: str,
+    targets: list,
+    *,
+    unit: str = "short",
+    width: int = 12,
+    height: int = 8,
+    min_value: float | None = 0,
+    max_value: float | None = None,
+    stacked: bool = False,
+) -> timeseries.Panel:
+    """A time series with a table legend (mean, max, last) under the graph."""
+    panel = (
+        timeseries.Panel()
+        .title(title)
+        .description(description)
+        .datasource(PROMETHEUS)
+        .unit(unit)
+        .span(width)
+        .height(height)
+        .line_width(1)
+        .fill_opacity(10)
+        .show_points(common.VisibilityMode.NEVER)
+        .legend(
+            common_builders.VizLegendOptions()
+            .display_mode(common.LegendDisplayMode.TABLE)
+            .placement(common.LegendPlacement.BOTTOM)
+            .show_legend(True)
+            .calcs(["mean", "max", "lastNotNull"])
+        )
+        .tooltip(common_builders.VizTooltipOptions().mode(common.TooltipDisplayMode.MULTI).sort(common.SortOrder.DESCENDING))
+    )
+    if min_value is not None:
+        panel = panel.min(min_value)
+    if max_value is not None:
+        panel = panel.max(max_value)
+    if stacked:
+        panel = panel.stacking(common_builders.StackingConfig().mode(common.StackingMode.NORMAL))
+    return _with_targets(panel, targets)
+
+
+def stat_panel(
+    title: str,
+    description: str,
+    targets: list,
+    *,
+    unit: str = "short",
+    width: int = 4,
+    height: int = 4,
+    decimals: int | None = None,
+    thresholds: list[tuple[float | None, str]] | None = None,
+) -> stat.Panel:
+    """A single big number (last value), colored by `thresholds` [(from, color), ...]."""
+    steps = thresholds or [(None, "green")]
+    panel = (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .datasource(PROMETHEUS)
+        .unit(unit)
+        .span(width)
+        .height(height)
+        .graph_mode(common.BigValueGraphMode.AREA)
+        .color_mode(common.BigValueColorMode.VALUE)
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .thresholds(
+            dashboard.ThresholdsConfig()
+            .mode(dashboard_models.ThresholdsMode.ABSOLUTE)
+            .steps([dashboard_models.Threshold(value=value, color=color) for value, color in steps])
+        )
+    )
+    if decimals is not None:
+        panel = panel.decimals(decimals)
+    return _with_targets(panel, targets)
+
+
+def table_panel(title: str, description: str, targets: list, *, width: int = 12, height: int = 8) -> table.Panel:
+    """A table of instant query results (labels as columns)."""
+    return _with_targets(
+        table.Panel().title(title).description(description).datasource(PROMETHEUS).span(width).height(height),
+        targets,
+    )
+
+
+def bar_gauge_panel(
+    title: str, description: str, targets: list, *, unit: str = "short", width: int = 12, height: int = 8
+) -> bargauge.Panel:
+    """Horizontal bars: good for distributions (one bar per histogram bucket) and rankings."""
+    panel = (
+        bargauge.Panel()
+        .title(title)
+        .description(description)
+        .datasource(PROMETHEUS)
+        .unit(unit)
+        .span(width)
+        .height(height)
+        .orientation(common.VizOrientation.HORIZONTAL)
+        .display_mode(common.BarGaugeDisplayMode.GRADIENT)
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+    )
+    return _with_targets(panel, targets)
+
+
+def heatmap_panel(
+    title: str, description: str, targets: list, *, unit: str = "short", width: int = 12, height: int = 8
+) -> heatmap.Panel:
+    """A heatmap of a Prometheus histogram: query with format=heatmap, one series per `le` bucket."""
+    panel = (
+        heatmap.Panel()
+        .title(title)
+        .description(description)
+        .datasource(PROMETHEUS)
+        .span(width)
+        .height(height)
+        # The buckets come from the histogram itself; Grafana must not re-bucket them.
+        .calculate(False)
+        .y_axis(heatmap.YAxisConfig().unit(unit))
+        .show_value(common.VisibilityMode.NEVER)
+    )
+    return _with_targets(panel, targets)
+
+
+def logs_panel(title: str, description: str, expr: str, *, width: int = 24, height: int = 10) -> logs.Panel:
+    """Log lines from Loki, newest first, with their structured metadata (trace_id links to Tempo)."""
+    return (
+        logs.Panel()
+        .title(title)
+        .description(description)
+        .datasource(LOKI)
+        .span(width)
+        .height(height)
+        .show_time(True)
+        .wrap_log_message(True)
+        .enable_log_details(True)
+        .sort_order(common.LogsSortOrder.DESCENDING)
+        .with_target(loki.Dataquery().expr(expr).ref_id("A").query_type("range"))
+    )
+
+
+def traces_panel(title: str, description: str, traceql: str, *, limit: int = 20, width: int = 24, height: int = 10):
+    """A table of traces from a TraceQL search; each trace id opens the trace view."""
+    return (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .datasource(TEMPO)
+        .span(width)
+        .height(height)
+        .with_target(
+            tempo.TempoQuery()
+            .ref_id("A")
+            .query_type("traceql")
+            .query(traceql)
+            .limit(limit)
+            .table_type(tempo_models.SearchTableType.TRACES)
+        )
+    )
+
+
+def service_graph_panel(title: str, description: str, *, width: int = 24, height: int = 12) -> nodegraph.Panel:
+    """Tempo's service map: nodes and edges from the traces_service_graph_* metrics in Prometheus."""
+    return (
+        nodegraph.Panel()
+        .title(title)
+        .description(description)
+        .datasource(TEMPO)
+        .span(width)
+        .height(height)
+        .with_target(tempo.TempoQuery().ref_id("A").query_type("serviceMap"))
+    )
+
+
+def alerts_table_panel(title: str, description: str, *, width: int = 12, height: int = 8) -> table.Panel:
+    """Firing alerts from Prometheus' ALERTS series, one row per alert with its labels.
+
+    The ALERTS series needs no extra data source and shows exactly what Prometheus sends to
+    Alertmanager; the Watchdog (always firing by design) is left out.
+    """
+    return (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .datasource(PROMETHEUS)
+        .span(width)
+        .height(height)
+        .with_target(prom('ALERTS{alertstate="firing", alertname!="Watchdog"}', instant=True))
+        .with_transformation(
+            dashboard_models.DataTransformerConfig(
+                id_val="organize",
+                options={
+                    "excludeByName": {"Time": True, "Value": True, "__name__": True, "alertstate": True},
+                    "indexByName": {"alertname": 0, "severity": 1, "gen_ai_request_model": 2},
+                },
+            )
+        )
+    )
