@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import openai
@@ -140,6 +141,17 @@ class TestDeterminism:
                 return out
 
         assert answers(sim.url) == answers(twin.url)
+
+    def test_concurrency_does_not_change_answers(self, client: openai.OpenAI, rag) -> None:
+        questions = [f"What does {topic} store or index? ({i})" for i, topic in enumerate(["Loki", "Tempo", "Prometheus"] * 6)]
+
+        def ask(q: str) -> tuple:
+            r = client.chat.completions.create(model="sim-medium", messages=rag(q))
+            return r.choices[0].message.content, r.usage.completion_tokens
+
+        sequential = [ask(q) for q in questions]
+        with ThreadPoolExecutor(max_workers=9) as pool:
+            assert list(pool.map(ask, questions)) == sequential
 
 
 class TestErrors:
