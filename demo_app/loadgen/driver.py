@@ -58,10 +58,9 @@ class Stats:
 
     @property
     def error_pct(self) -> float:
-        """Share of valid requests that failed on the server side (5xx or no answer), in percent."""
-        valid = self.done - self.invalid_sent
+        """Share of finished requests that failed on the server side (5xx or no answer), in percent."""
         failed = self.server_errors + self.transport_errors
-        return 100.0 * failed / valid if valid > 0 else 0.0
+        return 100.0 * failed / self.done if self.done else 0.0
 
     @property
     def p95_s(self) -> float | None:

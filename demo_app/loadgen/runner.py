@@ -237,13 +237,14 @@ class _Watch:
 
 
 async def _settle(client: StackClient, scenario: Scenario, timeout_s: float, display: Display) -> None:
-    """Wait until none of the expected alerts is active, so this run measures a fresh alert."""
+    """Wait until none of the expected (or to-be-inhibited) alerts is active, so this run measures fresh ones."""
     if not scenario.delivered_since_start:
         return
+    watched = scenario.expected + scenario.inhibited
     deadline = time.monotonic() + timeout_s
     announced = False
     while time.monotonic() < deadline:
-        active = [a for a in await client.rule_alerts() if any(e.matches(a["labels"]) for e in scenario.expected)]
+        active = [a for a in await client.rule_alerts() if any(e.matches(a["labels"]) for e in watched)]
         if not active:
             return
         if not announced:

@@ -51,7 +51,9 @@ def resolve_repo_path(pattern: str, base_dir: Path) -> str:
     parts = PurePosixPath(pattern).parts
     if parts and parts[0] == "/":
         parts = parts[1:]
-    for start in range(len(parts)):
+    # A glob keeps its folder: `*.yml` alone would also match prometheus.yml itself.
+    keep = 2 if len(parts) >= 2 and any(ch in parts[-1] for ch in "*?[") else 1
+    for start in range(len(parts) - keep + 1):
         candidate = base_dir.resolve().joinpath(*parts[start:])
         if glob.glob(str(candidate)):
             return str(candidate)
