@@ -1,0 +1,272 @@
+"""HTTP API of the demo app: routes, request/response models, and the mapping of errors to statuses.
+
+Every error leaves as `{"error": {"type", "message", "request_id"}}`:
+  422 invalid body (unknown field, wrong type, empty/whitespace/over-long text, unknown
+      tier/feature/model, malformed JSON), 413 body over the size limit,
+  429 our rate limit (with Retry-After), 502 provider 5xx / unreachable after retries and
+  fallback, 503 provider rate limited (with Retry-After), 504 provider timeout,
+  500 anything unexpected (a bug: the tests make sure it does not happen).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from opentelemetry import trace
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from demo_app.app.agents import AgentRun
+from demo_app.app.ask import answer_question
+from demo_app.app.llm import LLMError
+from demo_app.app.services import Services
+from demo_app.telemetry import current_ids, get_logger, set_attributes
+
+__all__ = ["router", "install_error_handlers", "ApiError", "MAX_TEXT_CHARS"]
+
+MAX_TEXT_CHARS = 4000
+_log = get_logger()
+
+Tier = Literal["free", "pro", "enterprise"]
+Feature = Literal["qa", "summarize", "support"]
+Model = Literal["sim-large", "sim-medium", "sim-small"]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+
+
+def _meaningful(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must contain non-whitespace characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates survive JSON decoding but not the next encode
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+class _Request(BaseModel):
+    # strict: "true" is not a boolean and 6.0 is not a step count; extra=forbid: a typo in a
+    # field name is an error, not a silently ignored option.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class AskRequest(_Request):
+    question: Text = Field(description="The user's question (1..4000 characters).")
+    user_tier: Tier = "free"
+    feature: Feature = "qa"
+    stream: bool = Field(default=False, description="Stream from the provider (the API still answers with one JSON).")
+    model: Model | None = Field(default=None, description="Override the feature's default model.")
+
+    _check_question = field_validator("question")(_meaningful)
+
+
+class AgentRequest(_Request):
+    task: Text = Field(description="What the agents should do (1..4000 characters).")
+    user_tier: Tier = "free"
+    max_steps: int = Field(default=6, ge=1, le=10, description="LLM turns allowed over the whole run.")
+
+    _check_task = field_validator("task")(_meaningful)
+
+
+class Source(BaseModel):
+    doc_id: str
+    title: str
+    score: float
+
+
+class Usage(BaseModel):
+    input_tokens: int
+    output_tokens: int
+
+
+class AskResponse(BaseModel):
+    answer: str
+    sources: list[Source]
+    model: str = Field(description="The model that answered (after any fallback).")
+    usage: Usage
+    cost_usd: float
+    faithfulness: float
+    relevancy: float
+    request_id: str
+    trace_id: str
+    fallback_used: bool
+    retries: int
+
+
+class ToolCallOut(BaseModel):
+    agent: str
+    tool: str
+    outcome: Literal["ok", "error", "step_limit"]
+
+
+class AgentResponse(BaseModel):
+    answer: str
+    steps: int
+    max_steps: int
+    outcome: Literal["ok", "step_limit"]
+    tool_calls: list[ToolCallOut]
+    usage: Usage
+    cost_usd: float
+    request_id: str
+    trace_id: str
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    message: str
+    request_id: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    """An error the API answers on purpose, with its status and type."""
+
+    def __init__(self, status: int, type_: str, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.status, self.type, self.message, self.retry_after_s = status, type_, message, retry_after_s
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (413, "Request body too large"),
+        (422, "Invalid request"),
+        (429, "Rate limited by the app (see Retry-After)"),
+        (502, "The LLM provider failed (5xx or unreachable) after retries and fallback"),
+        (503, "The LLM provider is rate limiting (see Retry-After)"),
+        (504, "The LLM provider timed out"),
+    )
+}
+
+router = APIRouter()
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", ""))
+
+
+def _admit(services: Services, route: str, user_tier: str, feature: str) -> None:
+    """Tag the server span, then apply the tier's token bucket (429 when refused)."""
+    set_attributes(trace.get_current_span(), {"app.feature": feature, "app.user_tier": user_tier})
+    allowed, retry_after = services.limiter.acquire(user_tier)
+    if not allowed:
+        services.tel.metric("llmapp_rate_limit_events_total").labels(source="app", user_tier=user_tier).inc()
+        _log.info("rate limited", http_route=route, user_tier=user_tier, feature=feature)
+        raise ApiError(429, "rate_limited", f"rate limit of the {user_tier} tier exceeded", retry_after)
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.post("/v1/ask", response_model=AskResponse, responses=_ERRORS)
+async def ask(body: AskRequest, request: Request) -> AskResponse:
+    """Answer a question about the help center from retrieved documents (RAG)."""
+    services = _services(request)
+    _admit(services, "/v1/ask", body.user_tier, body.feature)
+    with services.tel.metric("llmapp_requests_in_flight").labels(http_route="/v1/ask").track_inprogress():
+        result, hits, scores = await answer_question(
+            services, question=body.question, feature=body.feature, user_tier=body.user_tier, stream=body.stream, model=body.model
+        )
+    return AskResponse(
+        answer=result.text,
+        sources=[Source(doc_id=h.doc_id, title=h.title, score=round(h.score, 4)) for h in hits],
+        model=result.model,
+        usage=Usage(input_tokens=result.input_tokens, output_tokens=result.output_tokens),
+        cost_usd=round(result.cost_usd, 8),
+        faithfulness=scores.faithfulness,
+        relevancy=scores.relevancy,
+        request_id=_request_id(request),
+        trace_id=current_ids()[0],
+        fallback_used=result.fallback_used,
+        retries=result.retries,
+    )
+
+
+@router.post("/v1/agent", response_model=AgentResponse, responses=_ERRORS)
+async def agent(body: AgentRequest, request: Request) -> AgentResponse:
+    """Run the supervisor agent and its workers on a task, within `max_steps` LLM turns."""
+    services = _services(request)
+    _admit(services, "/v1/agent", body.user_tier, "agent")
+    run = AgentRun(max_steps=body.max_steps, user_tier=body.user_tier)
+    with services.tel.metric("llmapp_requests_in_flight").labels(http_route="/v1/agent").track_inprogress():
+        answer, outcome = await services.agents.run(body.task, run)
+    _log.info("agent run finished", feature="agent", user_tier=body.user_tier, outcome=outcome, steps=run.steps)
+    return AgentResponse(
+        answer=answer,
+        steps=run.steps,
+        max_steps=body.max_steps,
+        outcome=outcome,  # type: ignore[arg-type]
+        tool_calls=[ToolCallOut(**c) for c in run.tool_calls],  # type: ignore[arg-type]
+        usage=Usage(input_tokens=run.input_tokens, output_tokens=run.output_tokens),
+        cost_usd=round(run.cost_usd, 8),
+        request_id=_request_id(request),
+        trace_id=current_ids()[0],
+    )
+
+
+def error_response(
+    request: Request, status: int, type_: str, message: str, *, retry_after_s: float | None = None, details: list | None = None
+) -> JSONResponse:
+    """The one JSON error shape, with Retry-After (whole seconds, at least 1) when given."""
+    body = ErrorBody(error=ErrorDetail(type=type_, message=message, request_id=_request_id(request), details=details))
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))} if retry_after_s is not None else None
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+# Provider failure kind -> (our status, error type). A 4xx the provider sent us is our bug,
+# not the caller's, hence 502 as well.
+_LLM_STATUS: dict[str, tuple[int, str]] = {
+    "rate_limit": (503, "provider_rate_limited"),
+    "timeout": (504, "provider_timeout"),
+    "server_error": (502, "provider_error"),
+    "connection": (502, "provider_unreachable"),
+    "bad_request": (502, "provider_rejected_request"),
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every exception to the JSON error shape (registered on `app`)."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(request, exc.status, exc.type, exc.message, retry_after_s=exc.retry_after_s)
+
+    @app.exception_handler(LLMError)
+    async def _llm_error(request: Request, exc: LLMError) -> JSONResponse:
+        status, type_ = _LLM_STATUS.get(exc.kind, (502, "provider_error"))
+        _log.warning("llm failed for good", error_type=exc.error_type, status_code=status, retries=exc.retries, models=exc.models_tried)
+        retry_after = (exc.retry_after_s or 1.0) if status == 503 else None
+        return error_response(request, status, type_, f"LLM provider failed: {exc.error_type}", retry_after_s=retry_after)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # loc/msg/type only: pydantic's "input" and "ctx" echo the caller's data back.
+        details = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        where = ".".join(p for p in first["loc"] if p != "body") or "body"
+        return error_response(request, 422, "invalid_request", f"{where}: {first['msg']}", details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(request, exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        _log.error("unexpected error", error_type=type(exc).__name__, exc_info=exc)
+        return error_response(request, 500, "internal_error", "unexpected error; see the logs with this request_id")

@@ -1,0 +1,361 @@
+"""The LLM client: openai SDK calls with our own retries, fallback, GenAI spans and metrics.
+
+Why not the SDK's retries: with `max_retries=0` every attempt is one `chat {model}` span and
+one `gen_ai.client.operation.duration` observation, so a retry storm is visible as what it
+is. Why not opentelemetry-instrumentation-openai-v2 (2.4b0): with the installed
+opentelemetry-util-genai 1.3b0 it fails to import (`opentelemetry.util.genai.instruments`
+is missing); it would also record metrics on the OTel meter (we export Prometheus from the
+contract) and ship message content as log events outside our masking. So the spans follow
+the GenAI semconv v1.41 by hand, below.
+
+One call (`LLMClient.chat`) = attempts on the requested model (1 + LLM_MAX_RETRIES, with
+exponential backoff and jitter, honouring a capped Retry-After), then the same on each
+cheaper model of the fallback chain, until one succeeds or all fail (`LLMError`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from demo_app.app.pricing import PriceTable
+from demo_app.config import MODELS, AppSettings
+from demo_app.telemetry import Telemetry, get_logger, mask, set_attributes
+
+__all__ = ["ChatResult", "LLMClient", "LLMError", "ToolCall", "fallback_chain", "error_type_of"]
+
+_log = get_logger()
+_PROVIDER = "openai"
+_OPERATION = "chat"
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A function call the model asked for."""
+
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model wrote it
+
+
+@dataclass
+class ChatResult:
+    """One successful chat completion, with what it took to get it."""
+
+    text: str
+    tool_calls: list[ToolCall]
+    model: str  # the model that answered (gen_ai.response.model)
+    response_id: str
+    finish_reason: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    retries: int = 0  # failed attempts before this answer, over all models
+    fallback_used: bool = False
+
+
+@dataclass
+class LLMError(Exception):
+    """Every attempt failed. `kind` decides the HTTP status the API answers with."""
+
+    kind: str  # rate_limit | server_error | timeout | connection | bad_request
+    error_type: str  # the openai exception class (contract error_type)
+    message: str
+    retry_after_s: float | None = None
+    retries: int = 0
+    models_tried: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+def fallback_chain(model: str, enabled: bool = True) -> list[str]:
+    """`model`, then every cheaper model (sim-large -> sim-medium -> sim-small)."""
+    index = MODELS.index(model)
+    return list(MODELS[index:]) if enabled else [model]
+
+
+def error_type_of(exc: BaseException, allowed: Any) -> str:
+    """The contract's error_type for an exception: its openai class name, else the closest allowed one."""
+    name = type(exc).__name__
+    if allowed(name):
+        return name
+    if isinstance(exc, openai.APIStatusError):
+        return "APIStatusError"
+    return "_OTHER"
+
+
+def _retry_reason(exc: BaseException) -> str | None:
+    """The contract `reason` when a failure is worth retrying, else None."""
+    if isinstance(exc, openai.RateLimitError):
+        return "rate_limit"
+    if isinstance(exc, openai.APITimeoutError):  # subclass of APIConnectionError: check first
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection"
+    if isinstance(exc, openai.APIStatusError):
+        if exc.status_code == 504:
+            return "timeout"
+        if exc.status_code >= 500:
+            return "server_error"
+    return None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP-date: rare from LLM providers, fall back to our backoff
+
+
+class LLMClient:
+    """Chat completions against one OpenAI-compatible base URL, fully instrumented."""
+
+    def __init__(self, settings: AppSettings, tel: Telemetry, prices: PriceTable) -> None:
+        self._settings = settings
+        self._tel = tel
+        self._prices = prices
+        self._tracer = tel.tracer("demo_app.app.llm")
+        self._error_type_allowed = tel.contract.labels["error_type"].allows
+        # max_retries=0: our loop retries, so each attempt is its own span and observation.
+        self._client = openai.AsyncOpenAI(
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key.get_secret_value(),
+            timeout=settings.llm_timeout_s,
+            max_retries=0,
+        )
+        self._duration = tel.metric("gen_ai_client_operation_duration_seconds")
+        self._tokens = tel.metric("gen_ai_client_token_usage")
+        self._ttfc = tel.metric("gen_ai_client_operation_time_to_first_chunk_seconds")
+        self._cost = tel.metric("llmapp_cost_usd_total")
+        self._retries = tel.metric("llmapp_llm_retries_total")
+        self._fallbacks = tel.metric("llmapp_llm_fallbacks_total")
+        self._rate_limits = tel.metric("llmapp_rate_limit_events_total")
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def chat(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        model: str,
+        feature: str,
+        user_tier: str,
+        tools: Sequence[dict[str, Any]] | None = None,
+        stream: bool = False,
+    ) -> ChatResult:
+        """Answer `messages`, retrying and falling back as configured; LLMError when all fail.
+
+        `retries` on the result (and the error) counts every failed attempt before the last
+        one, on any model: what the caller paid in extra calls.
+        """
+        failed = 0
+        last: tuple[BaseException, str] | None = None
+        chain = fallback_chain(model, self._settings.llm_fallback_enabled)
+        for index, candidate in enumerate(chain):
+            if index > 0:
+                self._fallbacks.labels(gen_ai_request_model=chain[index - 1], fallback_model=candidate).inc()
+                _log.warning("llm fallback", gen_ai_request_model=chain[index - 1], fallback_model=candidate)
+            for attempt in range(self._settings.llm_max_retries + 1):
+                try:
+                    result = await self._attempt(messages, candidate, feature, user_tier, tools, stream, attempt)
+                except openai.OpenAIError as exc:
+                    failed += 1
+                    if isinstance(exc, openai.RateLimitError):
+                        self._rate_limits.labels(source="provider", user_tier=user_tier).inc()
+                    reason = _retry_reason(exc)
+                    if reason is None:  # a 4xx of ours: neither a retry nor another model helps
+                        raise self._error("bad_request", exc, failed - 1, chain[: index + 1]) from exc
+                    last = (exc, reason)
+                    if attempt < self._settings.llm_max_retries:
+                        self._retries.labels(gen_ai_request_model=candidate, reason=reason).inc()
+                        await asyncio.sleep(self._backoff(attempt, _retry_after(exc)))
+                    continue
+                result.retries = failed
+                result.fallback_used = index > 0
+                return result
+        assert last is not None  # the loops ran at least once and every attempt failed
+        exc, reason = last
+        raise self._error(reason, exc, failed - 1, chain) from exc
+
+    def _error(self, kind: str, exc: BaseException, retries: int, models: list[str]) -> LLMError:
+        return LLMError(
+            kind=kind,
+            error_type=error_type_of(exc, self._error_type_allowed),
+            message=mask(str(exc))[:300],
+            retry_after_s=_retry_after(exc),
+            retries=retries,
+            models_tried=models,
+        )
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before the next attempt: the provider's Retry-After (capped), else
+        exponential backoff with full jitter, so synchronized clients spread out."""
+        s = self._settings
+        if retry_after is not None:
+            return min(retry_after, s.llm_retry_after_cap_s)
+        ceiling = min(s.llm_retry_backoff_max_s, s.llm_retry_backoff_s * 2**attempt)
+        return random.uniform(ceiling / 2, ceiling)
+
+    async def _attempt(
+        self,
+        messages: Sequence[dict[str, Any]],
+        model: str,
+        feature: str,
+        user_tier: str,
+        tools: Sequence[dict[str, Any]] | None,
+        stream: bool,
+        attempt: int,
+    ) -> ChatResult:
+        """One API call in one `chat {model}` CLIENT span, with its metrics and log line."""
+        base_labels = {"gen_ai_operation_name": _OPERATION, "gen_ai_provider_name": _PROVIDER, "gen_ai_request_model": model}
+        with self._tracer.start_as_current_span(f"{_OPERATION} {model}", kind=SpanKind.CLIENT) as span:
+            set_attributes(
+                span,
+                {
+                    "gen_ai.operation.name": _OPERATION,
+                    "gen_ai.provider.name": _PROVIDER,
+                    "gen_ai.request.model": model,
+                    "gen_ai.request.stream": stream,
+                    "app.llm.attempt": attempt,
+                },
+            )
+            if self._tel.capture_content:
+                set_attributes(span, {"gen_ai.input.messages": json.dumps(mask(list(messages)))})
+            started = time.perf_counter()
+            try:
+                if stream:
+                    result = await self._call_streaming(messages, model, tools, base_labels, started)
+                else:
+                    result = await self._call(messages, model, tools)
+            except openai.OpenAIError as exc:
+                error_type = error_type_of(exc, self._error_type_allowed)
+                elapsed = time.perf_counter() - started
+                self._duration.labels(**base_labels, gen_ai_response_model="", error_type=error_type).observe(elapsed)
+                set_attributes(span, {"error.type": error_type})
+                span.set_status(Status(StatusCode.ERROR, error_type))
+                _log.warning(
+                    "llm call failed",
+                    gen_ai_request_model=model,
+                    error_type=error_type,
+                    status_code=getattr(exc, "status_code", None),
+                    attempt=attempt,
+                    duration_ms=round(elapsed * 1000, 1),
+                )
+                raise
+            elapsed = time.perf_counter() - started
+            result.cost_usd = self._prices.cost_usd(model, result.input_tokens, result.output_tokens)
+            labels = {**base_labels, "gen_ai_response_model": self._response_model_label(result.model)}
+            self._duration.labels(**labels, error_type="").observe(elapsed)
+            self._tokens.labels(**labels, gen_ai_token_type="input").observe(result.input_tokens)
+            self._tokens.labels(**labels, gen_ai_token_type="output").observe(result.output_tokens)
+            self._cost.labels(gen_ai_request_model=model, feature=feature, user_tier=user_tier).inc(result.cost_usd)
+            set_attributes(
+                span,
+                {
+                    "gen_ai.response.model": result.model,
+                    "gen_ai.response.id": result.response_id,
+                    "gen_ai.response.finish_reasons": [result.finish_reason],
+                    "gen_ai.usage.input_tokens": result.input_tokens,
+                    "gen_ai.usage.output_tokens": result.output_tokens,
+                },
+            )
+            if self._tel.capture_content:
+                output = [{"role": "assistant", "content": result.text, "tool_calls": [c.__dict__ for c in result.tool_calls]}]
+                set_attributes(span, {"gen_ai.output.messages": json.dumps(mask(output))})
+            _log.info(
+                "llm call",
+                gen_ai_request_model=model,
+                gen_ai_response_model=result.model,
+                attempt=attempt,
+                input_tokens=result.input_tokens,
+                output_tokens=result.output_tokens,
+                finish_reason=result.finish_reason,
+                duration_ms=round(elapsed * 1000, 1),
+            )
+            return result
+
+    def _response_model_label(self, model: str) -> str:
+        # A provider may answer with a dated variant ("gpt-4o-2024-08-06"); the label set
+        # must stay bounded, so anything unknown is recorded as "" rather than as itself.
+        return model if self._tel.contract.labels["gen_ai_response_model"].allows(model) else ""
+
+    async def _call(self, messages: Sequence[dict[str, Any]], model: str, tools: Sequence[dict[str, Any]] | None) -> ChatResult:
+        kwargs: dict[str, Any] = {"tools": list(tools)} if tools else {}
+        response = await self._client.chat.completions.create(model=model, messages=list(messages), **kwargs)
+        choice = response.choices[0]
+        calls = [
+            ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "{}")
+            for c in (choice.message.tool_calls or [])
+            if getattr(c, "function", None) is not None
+        ]
+        usage = response.usage
+        return ChatResult(
+            text=choice.message.content or "",
+            tool_calls=calls,
+            model=response.model,
+            response_id=response.id,
+            finish_reason=choice.finish_reason or "",
+            input_tokens=usage.prompt_tokens if usage else 0,
+            output_tokens=usage.completion_tokens if usage else 0,
+            cost_usd=0.0,
+        )
+
+    async def _call_streaming(
+        self,
+        messages: Sequence[dict[str, Any]],
+        model: str,
+        tools: Sequence[dict[str, Any]] | None,
+        base_labels: dict[str, str],
+        started: float,
+    ) -> ChatResult:
+        """Stream the answer, timing the first chunk; usage comes in the extra last chunk."""
+        kwargs: dict[str, Any] = {"tools": list(tools)} if tools else {}
+        stream = await self._client.chat.completions.create(
+            model=model, messages=list(messages), stream=True, stream_options={"include_usage": True}, **kwargs
+        )
+        text: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        first = True
+        response_id = response_model = finish_reason = ""
+        input_tokens = output_tokens = 0
+        async for chunk in stream:
+            if first:
+                first = False
+                self._ttfc.labels(
+                    **base_labels, gen_ai_response_model=self._response_model_label(chunk.model)
+                ).observe(time.perf_counter() - started)
+            response_id, response_model = chunk.id or response_id, chunk.model or response_model
+            if chunk.usage is not None:
+                input_tokens, output_tokens = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
+            for choice in chunk.choices:
+                finish_reason = choice.finish_reason or finish_reason
+                if choice.delta.content:
+                    text.append(choice.delta.content)
+                for delta in choice.delta.tool_calls or []:
+                    call = calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
+                    call["id"] = delta.id or call["id"]
+                    if delta.function is not None:
+                        call["name"] = delta.function.name or call["name"]
+                        call["arguments"] += delta.function.arguments or ""
+        return ChatResult(
+            text="".join(text),
+            tool_calls=[ToolCall(**calls[i]) for i in sorted(calls)],
+            model=response_model,
+            response_id=response_id,
+            finish_reason=finish_reason,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=0.0,
+        )

@@ -1,0 +1,63 @@
+"""The app's long-lived objects, built once at start from the settings and shared by the routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from demo_app.app.agents import AgentRunner
+from demo_app.app.llm import LLMClient
+from demo_app.app.pricing import PriceTable
+from demo_app.app.rag import Retriever
+from demo_app.app.ratelimit import TierLimit, TierRateLimiter
+from demo_app.app.retrieval import InstrumentedRetriever
+from demo_app.app.tools import build_tools
+from demo_app.config import FEATURES, MODELS, TIERS, AppSettings, TierLimitSettings
+from demo_app.telemetry import Telemetry
+
+__all__ = ["Services"]
+
+
+@dataclass
+class Services:
+    """Everything a request handler needs; `request.app.state.services`."""
+
+    settings: AppSettings
+    tel: Telemetry
+    retriever: InstrumentedRetriever
+    limiter: TierRateLimiter
+    llm: LLMClient
+    agents: AgentRunner
+
+    @classmethod
+    def build(cls, settings: AppSettings, tiers: TierLimitSettings, tel: Telemetry) -> "Services":
+        retriever = InstrumentedRetriever(Retriever.from_corpus(), tel, k=settings.rag_top_k)
+        limiter = TierRateLimiter({tier: TierLimit(*tiers.for_tier(tier)) for tier in TIERS})
+        llm = LLMClient(settings, tel, PriceTable.load())
+        agents = AgentRunner(llm, build_tools(retriever), tel, model=settings.model_for("agent"))
+        _create_counter_series(tel)
+        return cls(settings=settings, tel=tel, retriever=retriever, limiter=limiter, llm=llm, agents=agents)
+
+
+def _create_counter_series(tel: Telemetry) -> None:
+    """Create every counter series at 0 at start.
+
+    A series that appears with its first increment has no earlier sample, so `rate()` and
+    `increase()` miss that first event - exactly the one an alert is waiting for.
+    """
+    reasons = tel.contract.labels["reason"].values or ()
+    for model in MODELS:
+        for feature in (*FEATURES, "agent"):
+            for tier in TIERS:
+                tel.metric("llmapp_cost_usd_total").labels(gen_ai_request_model=model, feature=feature, user_tier=tier)
+        for reason in reasons:
+            tel.metric("llmapp_llm_retries_total").labels(gen_ai_request_model=model, reason=reason)
+    for primary, cheaper in zip(MODELS, MODELS[1:]):
+        tel.metric("llmapp_llm_fallbacks_total").labels(gen_ai_request_model=primary, fallback_model=cheaper)
+    for source in ("app", "provider"):
+        for tier in TIERS:
+            tel.metric("llmapp_rate_limit_events_total").labels(source=source, user_tier=tier)
+    for tool in tel.contract.labels["gen_ai_tool_name"].values or ():
+        for outcome in ("ok", "error"):
+            tel.metric("llmapp_agent_tool_calls_total").labels(gen_ai_tool_name=tool, outcome=outcome)
+    for signal in ("traces", "logs"):
+        tel.metric("llmapp_telemetry_dropped_total").labels(signal=signal)
