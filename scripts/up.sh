@@ -41,8 +41,12 @@ wait_by_polling() {
 }
 
 echo "Building and starting llm-obs-stack (first run pulls images and builds the demo image)..."
-if $COMPOSE up --help 2>/dev/null | grep -q -- '--wait'; then
-  if ! $COMPOSE up -d --build --wait --wait-timeout "$WAIT_TIMEOUT"; then
+up_help=$($COMPOSE up --help 2>/dev/null || true)
+if grep -q -- '--wait' <<<"$up_help"; then
+  wait_args=(--wait)
+  # --wait-timeout came later than --wait (Compose 2.17); without it compose waits as long as it takes.
+  if grep -q -- '--wait-timeout' <<<"$up_help"; then wait_args+=(--wait-timeout "$WAIT_TIMEOUT"); fi
+  if ! $COMPOSE up -d --build "${wait_args[@]}"; then
     echo >&2
     echo "Some services did not become healthy. Status and recent logs:" >&2
     $COMPOSE ps --all >&2 || true

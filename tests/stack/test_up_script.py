@@ -14,7 +14,7 @@ FAKE_COMPOSE = textwrap.dedent(
     # Stand-in for `docker compose`: records its arguments, answers `up --help` and `ps`.
     echo "$*" >> "$FAKE_LOG"
     if [[ "$1" == up && "$2" == --help ]]; then
-      [[ -n "$FAKE_HAS_WAIT" ]] && echo "      --wait   Wait for services to be running|healthy"
+      [[ -n "$FAKE_HAS_WAIT" ]] && printf "      --wait   Wait for services to be running|healthy\n      --wait-timeout int\n"
       exit 0
     fi
     if [[ "$1" == ps ]]; then cat "$FAKE_PS"; exit 0; fi
@@ -60,7 +60,7 @@ HEALTHY = "\n".join(
 def test_uses_compose_wait_and_prints_urls_and_dashboards(run_up, env_values):
     done, calls = run_up(has_wait=True)
     assert done.returncode == 0, done.stderr
-    assert any(call.startswith("up -d --build --wait") for call in calls), calls
+    assert "up -d --build --wait --wait-timeout 5" in calls, calls
     assert f"http://127.0.0.1:{env_values['GRAFANA_PORT']}" in done.stdout
     for port in ("PROMETHEUS_PORT", "ALERTMANAGER_PORT", "APP_PORT", "LLM_SIM_PORT", "ALERT_SINK_PORT"):
         assert f"127.0.0.1:{env_values[port]}" in done.stdout, port
