@@ -202,3 +202,18 @@ def test_grafana_home_dashboard_is_the_llm_overview(repo_root, services):
     folder = next(target for target in mounts if home.startswith(target + "/"))
     local = repo_root / mounts[folder] / home[len(folder) + 1 :]
     assert local.name == "llm-overview.json" and local.exists()
+
+
+def test_config_files_named_on_command_lines_exist_in_the_repo(repo_root, services):
+    checked = 0
+    for name, service in services.items():
+        mounts = {v.split(":")[1]: v.split(":")[0] for v in service.get("volumes", []) if v.startswith("./")}
+        for arg in service.get("command", []):
+            if not re.match(r"-{1,2}config\.file=", arg):
+                continue
+            container_path = arg.split("=", 1)[1]
+            target = next(t for t in mounts if container_path == t or container_path.startswith(t + "/"))
+            local = repo_root / mounts[target] / container_path[len(target) :].lstrip("/")
+            assert local.is_file(), f"{name}: {container_path} -> {local} does not exist"
+            checked += 1
+    assert checked == 4  # prometheus, alertmanager, loki, tempo
