@@ -119,7 +119,7 @@ async def _send(client: httpx.AsyncClient, req: Request, stats: Stats, timeout: 
     try:
         async with client.stream("POST", req.path, json=req.body, timeout=timeout) as resp:
             status = resp.status_code
-            if req.stream and resp.is_success:
+            if resp.headers.get("content-type", "").startswith("text/event-stream"):
                 # Server-sent events: read to the end (that is when the user has the answer).
                 async for line in resp.aiter_lines():
                     if line.startswith("data:"):

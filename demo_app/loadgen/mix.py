@@ -37,7 +37,9 @@ class Mix:
     features: Mapping[str, float] = field(default_factory=lambda: _frozen({"qa": 0.6, "summarize": 0.2, "support": 0.2}))
     # Model pinned in the request body; "" means "let the app pick the feature's default".
     models: Mapping[str, float] = field(default_factory=lambda: _frozen({"": 1.0}))
-    max_steps: tuple[int, int] = (2, 6)
+    # A full supervisor -> researcher/analyst/writer run takes 7-9 LLM turns: this range
+    # gives a mix of finished runs and runs stopped at their step limit.
+    max_steps: tuple[int, int] = (5, 10)
 
     def __post_init__(self) -> None:
         for name in ("agent_share", "stream_share", "invalid_share", "off_topic_share"):

@@ -30,7 +30,8 @@ __all__ = ["AlertTimeline", "RunResult", "run_scenario", "alert_key", "format_su
 _APP_ROUTES = 'http_route=~"/v1/.+"'
 PROGRESS_QUERIES = {
     "error_pct": (
-        f'100 * sum(rate(http_server_request_duration_seconds_count{{{_APP_ROUTES},http_response_status_code=~"5.."}}[1m]))'
+        # `or vector(0)`: before the first 5xx there is no error series at all, and 0% is the truth.
+        f'100 * (sum(rate(http_server_request_duration_seconds_count{{{_APP_ROUTES},http_response_status_code=~"5.."}}[1m])) or vector(0))'
         f" / sum(rate(http_server_request_duration_seconds_count{{{_APP_ROUTES}}}[1m]))"
     ),
     "p95_s": f"histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_seconds_bucket{{{_APP_ROUTES}}}[1m])))",
@@ -95,6 +96,7 @@ class RunResult:
     resolve_waited: bool = False
     machine: dict[str, Any] = field(default_factory=dict)
     faults: list[dict] = field(default_factory=list)
+    cleared_at: float | None = None  # epoch seconds when the faults were removed
 
     @property
     def delivered(self) -> bool:
@@ -147,6 +149,7 @@ class RunResult:
             "inhibition": self.inhibition,
             "interrupted": self.interrupted,
             "faults": self.faults,
+            "faults_cleared_at": None if self.cleared_at is None else rfc3339(self.cleared_at),
             "load": self.stats.as_dict(),
             "started_at": self.started_at,
             "machine": self.machine,
@@ -354,6 +357,7 @@ async def run_scenario(
                     await load_task
         result.interrupted = stop.is_set()
         result.faults = faults_info
+        result.cleared_at = watch.cleared_wall
 
         if wait_resolved and result.delivered and not result.interrupted and scenario.faults:
             result.resolve_waited = True

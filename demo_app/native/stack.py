@@ -33,7 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PIDS_FILE = "pids.json"
 # Start order: what others depend on first; Prometheus last so its first scrape finds every
 # target up (no TargetDown at start). Names are the compose service names.
-COMPONENTS = ("alert-sink", "alertmanager", "otlp", "llm-sim", "app", "prometheus")
+COMPONENTS = ("otlp", "alert-sink", "alertmanager", "llm-sim", "app", "prometheus")
 _READY_PATH = {"prometheus": "/-/ready", "alertmanager": "/-/ready"}  # the others answer /healthz
 
 
