@@ -11,13 +11,14 @@ Every error leaves as `{"error": {"type", "message", "request_id"}}`:
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from demo_app.app.agents import AgentRun
@@ -37,13 +38,29 @@ Model = Literal["sim-large", "sim-medium", "sim-small"]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
 
 
+# "Contains a non-whitespace character", published in the schema as a pattern. The class
+# lists Python's whitespace explicitly because `\s` means different things in Python, in
+# JSON Schema's ECMA regexes and in pydantic's Rust regexes (U+0085, U+001C..U+001F): a
+# spelled-out class reads the same in all three, so clients generating from the schema and
+# this check agree.
+_NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_NOT_BLANK_RE = re.compile(_NOT_BLANK)
+
+
 def _meaningful(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must contain non-whitespace characters")
+    if not _NOT_BLANK_RE.search(value):
+        raise ValueError("must contain a non-whitespace character")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates survive JSON decoding but not the next encode
         raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+def _whole_number(value: object) -> object:
+    """JSON Schema's "integer" includes 2.0; strict pydantic does not. Accept whole floats only."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -54,7 +71,7 @@ class _Request(BaseModel):
 
 
 class AskRequest(_Request):
-    question: Text = Field(description="The user's question (1..4000 characters).")
+    question: Text = Field(description="The user's question (1..4000 characters).", json_schema_extra={"pattern": _NOT_BLANK})
     user_tier: Tier = "free"
     feature: Feature = "qa"
     stream: bool = Field(default=False, description="Stream from the provider (the API still answers with one JSON).")
@@ -64,9 +81,11 @@ class AskRequest(_Request):
 
 
 class AgentRequest(_Request):
-    task: Text = Field(description="What the agents should do (1..4000 characters).")
+    task: Text = Field(description="What the agents should do (1..4000 characters).", json_schema_extra={"pattern": _NOT_BLANK})
     user_tier: Tier = "free"
-    max_steps: int = Field(default=6, ge=1, le=10, description="LLM turns allowed over the whole run.")
+    max_steps: Annotated[int, BeforeValidator(_whole_number)] = Field(
+        default=6, ge=1, le=10, description="LLM turns allowed over the whole run."
+    )
 
     _check_task = field_validator("task")(_meaningful)
 
@@ -136,6 +155,7 @@ class ApiError(Exception):
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in (
+        (400, "Request body is not readable (e.g. not UTF-8)"),
         (413, "Request body too large"),
         (422, "Invalid request"),
         (429, "Rate limited by the app (see Retry-After)"),

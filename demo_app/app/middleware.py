@@ -9,15 +9,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["BodySizeLimitMiddleware"]
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodySizeLimitMiddleware:
-    """413 when Content-Length says too much, or when a streamed body grows past `max_bytes`.
+    """413 when Content-Length says too much, or when the body that arrives grows past `max_bytes`.
 
-    Pure ASGI so it sees the body chunks as they arrive: a chunked upload without
-    Content-Length is cut off at the limit instead of being buffered whole.
+    Pure ASGI: it reads the body itself, chunk by chunk, and stops at the limit, so a chunked
+    upload without Content-Length is cut off instead of being buffered whole. A body within
+    the limit (64 KiB by default) is then replayed to the app in one message.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -32,28 +29,30 @@ class BodySizeLimitMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(scope, send)
             return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+            if message["type"] == "http.disconnect":
+                return  # the client left; nobody to answer
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
                 await self._refuse(scope, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()  # later calls wait for the disconnect, as usual
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         request_id = str(scope.get("state", {}).get("request_id", ""))
