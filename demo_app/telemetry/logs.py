@@ -194,6 +194,7 @@ def configure_logging(service: str, level: str, logger_provider: LoggerProvider 
             root.removeHandler(handler)
     root.addHandler(_StdlibBridge())
     root.setLevel(numeric_level)
+    logging.captureWarnings(True)  # warnings.warn(...) becomes a JSON line too, not raw stderr
     # Per-request lines come from our middleware; uvicorn's access log would duplicate them
     # without trace ids, and httpx logs every request at INFO.
     for noisy in ("uvicorn.access", "httpx", "httpx2"):

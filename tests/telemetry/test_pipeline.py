@@ -88,6 +88,16 @@ class TestWithCollector:
         assert not any("/healthz" in n or "/metrics" in n for n in names), names
 
 
+def test_unmatched_route_is_measured_with_empty_route(sink, start_service) -> None:
+    proc = start_service("svc-404", {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint})
+    assert httpx.get(f"{proc.url}/no/such/path", timeout=5).status_code == 404
+    count = _metric_total(
+        proc.url, "http_server_request_duration_seconds_count",
+        http_request_method="GET", http_route="", http_response_status_code="404",
+    )
+    assert count == 1
+
+
 class TestWithoutCollector:
     """A dead backend costs nothing but dropped telemetry, and the drops are counted."""
 
@@ -102,6 +112,20 @@ class TestWithoutCollector:
                 f"llmapp_telemetry_dropped_total{{signal={signal!r}}} to count",
                 20,
             )
+
+    def test_full_queue_drops_are_counted(self, start_service) -> None:
+        # A 30 s export timeout keeps the one export in flight retrying (nothing is reported
+        # as failed yet), so only the full 4-span queue can account for the count.
+        env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+            "OTEL_EXPORTER_OTLP_TIMEOUT": "30",
+            "OTEL_BSP_MAX_QUEUE_SIZE": "4",
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "2",
+        }
+        proc = start_service("svc-full", env)
+        for _ in range(6):
+            _ask(proc.url)
+        assert _metric_total(proc.url, "llmapp_telemetry_dropped_total", signal="traces") > 0
 
     def test_sdk_disabled_keeps_stdout_logs(self, sink, start_service, json_lines) -> None:
         proc = start_service("svc-off", {"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint})
