@@ -13,7 +13,7 @@ CHECKS = (
 )
 
 
-def test_fuzzed_requests_never_get_5xx(start_app) -> None:
+def test_fuzzed_requests_never_get_5xx(start_app, tmp_path) -> None:
     # Rate limits out of the way: a 429 is a legitimate answer but hides what the input does.
     generous = {f"RATE_LIMIT_{tier}_{what}": "100000" for tier in ("FREE", "PRO", "ENTERPRISE") for what in ("PER_S", "BURST")}
     app = start_app("schemathesis", {**generous, "OTEL_SDK_DISABLED": "true"})
@@ -32,6 +32,7 @@ def test_fuzzed_requests_never_get_5xx(start_app) -> None:
         capture_output=True,
         text=True,
         timeout=150,
+        cwd=tmp_path,  # schemathesis keeps a .schemathesis/ cache in its working directory
     )
     tail = "\n".join(result.stdout.splitlines()[-30:])
     assert result.returncode == 0, f"schemathesis found problems:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
