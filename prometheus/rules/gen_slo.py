@@ -53,10 +53,17 @@ def _le_regex(seconds: int | float) -> str:
 
 
 def _availability_errors(window: str) -> str:
+    # Until the first 5xx there is no 5xx series at all: `or 0 * ...` makes the ratio an
+    # explicit 0 instead of "no data", so the SLI and its dashboard exist from the start.
+    total = f'sum(rate({_COUNT}{{http_route=~"{_ROUTES_RE}"}}[{window}]))'
     return (
-        f'sum(rate({_COUNT}{{http_route=~"{_ROUTES_RE}", http_response_status_code=~"5.."}}[{window}]))\n'
+        f"(\n"
+        f'  sum(rate({_COUNT}{{http_route=~"{_ROUTES_RE}", http_response_status_code=~"5.."}}[{window}]))\n'
+        f"  or\n"
+        f"  0 * {total}\n"
+        f")\n"
         f"/\n"
-        f'sum(rate({_COUNT}{{http_route=~"{_ROUTES_RE}"}}[{window}]))'
+        f"{total}"
     )
 
 
