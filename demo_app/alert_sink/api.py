@@ -66,7 +66,7 @@ def create_app(settings: SinkSettings | None = None) -> FastAPI:
     app.state.store = store
     tel.instrument(app)
 
-    def count(alertname: str, status: str) -> None:
+    def count_notification(alertname: str, status: str) -> None:
         counter.labels(alertname=alertname if allowed_alertname(alertname) else _UNKNOWN, status=status).inc()
 
     @app.post("/webhook", status_code=200)
@@ -76,11 +76,11 @@ def create_app(settings: SinkSettings | None = None) -> FastAPI:
             body = await _read_body(request, settings.alert_sink_max_body_bytes)
             payload = WebhookPayload.model_validate_json(body)
         except _BodyTooLarge:
-            count(_UNKNOWN, "invalid")
-            log.warning("webhook payload too large", status_code=413, limit=settings.alert_sink_max_body_bytes)
+            count_notification(_UNKNOWN, "invalid")
+            log.warning("webhook payload too large", status_code=413)
             return JSONResponse(status_code=413, content={"detail": f"body larger than {settings.alert_sink_max_body_bytes} bytes"})
         except ValidationError as exc:
-            count(_UNKNOWN, "invalid")
+            count_notification(_UNKNOWN, "invalid")
             log.warning("invalid webhook payload", status_code=422, count=exc.error_count())
             detail = json.loads(exc.json(include_url=False, include_input=False))
             return JSONResponse(status_code=422, content={"detail": detail})
@@ -89,7 +89,7 @@ def create_app(settings: SinkSettings | None = None) -> FastAPI:
         store.add(notification)
         alertnames = payload.alertnames()
         for name, status in dict.fromkeys((a.labels.get("alertname", ""), a.status) for a in payload.alerts):
-            count(name, status)
+            count_notification(name, status)
         log.info(
             "alert notification",
             receiver=payload.receiver,
