@@ -84,7 +84,8 @@ class AgentRequest(_Request):
     task: Text = Field(description="What the agents should do (1..4000 characters).", json_schema_extra={"pattern": _NOT_BLANK})
     user_tier: Tier = "free"
     max_steps: Annotated[int, BeforeValidator(_whole_number)] = Field(
-        default=6, ge=1, le=10, description="LLM turns allowed over the whole run."
+        # A full run (supervisor + three workers) takes about 10 turns with the simulator.
+        default=10, ge=1, le=10, description="LLM turns allowed over the whole run."
     )
 
     _check_task = field_validator("task")(_meaningful)
