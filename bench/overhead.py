@@ -10,9 +10,12 @@ count, so drift on a shared machine hits both arms alike. Each round has two pha
   - throughput: N requests from `concurrency` closed-loop workers -> requests/s;
   - latency:    M sequential requests (concurrency 1) -> per-request p50/p99, i.e. the
                 time telemetry adds to one request, without queueing in front of it.
-The throughput ratio is the median of the per-round ratios on/off (paired rounds).
+The throughput ratio is the median of the per-round ratios on/off (paired rounds). The app's
+CPU time per request (psutil, every thread, exporters included) is reported too: on a shared
+machine it is the steadier figure, and CPU off / CPU on is the capacity ratio a CPU-bound
+app would see.
 
-    python -m bench.overhead [--rounds 6] [--profile]
+    python -m bench.overhead [--rounds 10] [--profile]
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from bench._common import RAW_DIR, RESULTS_DIR, LoadResult, machine_info, percentile, run_fixed, start_module, unlimited_rate_env
 
@@ -85,6 +89,12 @@ def _summary(results: dict[str, list[LoadResult]], phase: str) -> dict[str, floa
     }
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process, all threads (the exporters' included)."""
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
 def _profile(pid: int, seconds: int, out: Path) -> str | None:
     """Sample the instrumented app with py-spy while it is under load (None if py-spy is missing)."""
     pyspy = Path(sys.executable).with_name("py-spy")
@@ -101,7 +111,7 @@ def _profile(pid: int, seconds: int, out: Path) -> str | None:
 
 
 def measure(
-    rounds: int = 6,
+    rounds: int = 10,
     requests: int = 300,
     concurrency: int = 8,
     sequential: int = 120,
@@ -134,14 +144,17 @@ def measure(
 
         throughput: dict[str, list[LoadResult]] = {"on": [], "off": []}
         latency: dict[str, list[LoadResult]] = {"on": [], "off": []}
+        cpu_ms: dict[str, list[float]] = {"on": [], "off": []}  # app CPU (all threads) per request
         profile_note = None
         for r in range(rounds):
             order = ("on", "off") if r % 2 == 0 else ("off", "on")
             for arm in order:
                 if profile and arm == "on" and r == 0:
                     profile_note = _profile(apps["on"].popen.pid, 8, RAW_DIR / "overhead-profile.txt")
+                before = _cpu_s(apps[arm].popen.pid)
                 throughput[arm].append(run_fixed(apps[arm].url, "/v1/ask", bodies, requests, concurrency))
                 latency[arm].append(run_fixed(apps[arm].url, "/v1/ask", bodies, sequential, 1))
+                cpu_ms[arm].append((_cpu_s(apps[arm].popen.pid) - before) * 1000 / (requests + sequential))
         exported = httpx.get(f"{otlp.url}/stats").json()
 
     failures = {
@@ -160,6 +173,8 @@ def measure(
         },
         "throughput_rps": {arm: [round(r.throughput, 1) for r in throughput[arm]] for arm in ("on", "off")},
         "throughput_ratio": round(statistics.median(ratios), 3),
+        "cpu_ms_per_request": {arm: round(statistics.median(v), 3) for arm, v in cpu_ms.items()},
+        "cpu_ratio_off_over_on": round(statistics.median(cpu_ms["off"]) / statistics.median(cpu_ms["on"]), 3),
         "throughput_ratio_min_max": [round(min(ratios), 3), round(max(ratios), 3)],
         "latency_sequential": seq,
         "latency_concurrent": conc,
@@ -188,6 +203,8 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"| throughput, req/s (median of rounds) | {statistics.median(result['throughput_rps']['on']):.1f} "
         f"| {statistics.median(result['throughput_rps']['off']):.1f} | ratio **{result['throughput_ratio']:.3f}** "
         f"(rounds {result['throughput_ratio_min_max'][0]:.3f}-{result['throughput_ratio_min_max'][1]:.3f}) | >= {TARGET_THROUGHPUT_RATIO} |",
+        f"| app CPU per request (all threads) | {result['cpu_ms_per_request']['on']:.2f} ms | "
+        f"{result['cpu_ms_per_request']['off']:.2f} ms | capacity ratio off/on **{result['cpu_ratio_off_over_on']:.3f}** | |",
         f"| p50 latency, sequential | {seq['on_p50_ms']:.2f} ms | {seq['off_p50_ms']:.2f} ms | **{seq['p50_added_ms']:+.2f} ms** | <= +{TARGET_P50_ADDED_MS} ms |",
         f"| p99 latency, sequential | {seq['on_p99_ms']:.2f} ms | {seq['off_p99_ms']:.2f} ms | {seq['p99_added_ms']:+.2f} ms | |",
         f"| p50 latency, {s['concurrency']} workers | {conc['on_p50_ms']:.2f} ms | {conc['off_p50_ms']:.2f} ms | {conc['p50_added_ms']:+.2f} ms | |",
@@ -203,7 +220,7 @@ def to_markdown(result: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Telemetry on vs off, interleaved rounds.")
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--sequential", type=int, default=120)

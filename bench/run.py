@@ -5,7 +5,7 @@ reported, the others still run); the whole run stays under `--budget` seconds (1
 default). Benchmarks report ratios and counts measured side by side in one run - never a
 pass/fail on absolute timings, which depend on the machine written at the top of the report.
 
-    python -m bench [--budget 600] [--only overhead,cardinality,alerts]
+    python -m bench [--budget 600] [--only overhead,attribution,cardinality,alerts]
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import alerts, cardinality, overhead
+from bench import alerts, attribution, cardinality, overhead
 from bench._common import RESULTS_DIR, ROOT, machine_info
 
 __all__ = ["main", "render_readme"]
 
 # name -> (module, JSON it writes, share of the budget it may use)
 _BENCHMARKS: dict[str, tuple[str, Path, float]] = {
-    "overhead": ("bench.overhead", RESULTS_DIR / "overhead.json", 0.45),
-    "cardinality": ("bench.cardinality", RESULTS_DIR / "cardinality.json", 0.40),
+    "overhead": ("bench.overhead", RESULTS_DIR / "overhead.json", 0.40),
+    "attribution": ("bench.attribution", RESULTS_DIR / "attribution.json", 0.30),
+    "cardinality": ("bench.cardinality", RESULTS_DIR / "cardinality.json", 0.30),
 }
 
 
@@ -65,6 +66,8 @@ def render_readme(machine: dict[str, Any], runs: list[dict[str, Any]], results: 
     lines.append("")
     if "overhead" in results:
         lines.append(overhead.to_markdown(results["overhead"]))
+    if "attribution" in results:
+        lines.append(attribution.to_markdown(results["attribution"]))
     if "cardinality" in results:
         lines.append(cardinality.to_markdown(results["cardinality"]))
     lines.append(alerts.to_markdown(results.get("alerts", [])))
@@ -74,7 +77,7 @@ def render_readme(machine: dict[str, Any], runs: list[dict[str, Any]], results: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=600.0, help="seconds for the whole run")
-    parser.add_argument("--only", default="overhead,cardinality,alerts", help="comma-separated benchmarks")
+    parser.add_argument("--only", default="overhead,attribution,cardinality,alerts", help="comma-separated benchmarks")
     args = parser.parse_args()
     wanted = {n.strip() for n in args.only.split(",") if n.strip()}
     machine = machine_info()

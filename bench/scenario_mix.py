@@ -23,6 +23,7 @@ TIERS = ("free", "pro", "enterprise")
 FAULTS: tuple[tuple[str | None, float, float | None], ...] = (
     (None, 0.0, None),
     ("error", 0.5, 503),
+    ("error", 0.5, 500),
     ("rate_limit", 0.5, 1.0),
     ("latency", 0.5, 0.3),
     ("token_blowup", 1.0, 8.0),
@@ -109,6 +110,9 @@ async def _run(app_url: str, sim_url: str, concurrency: int) -> dict[str, Any]:
                 (await sim.post("/faults", json=fault)).raise_for_status()
             await asyncio.gather(*(one(m, p, b) for m, p, b in _requests()))
         await sim.delete("/faults")
+        # A body over the app's size limit (64 KiB by default): 413 before anything parses it.
+        oversized = await client.post("/v1/ask", content=b" " * (256 * 1024), headers={"Content-Type": "application/json"})
+        counts[oversized.status_code] += 1
         # A burst over the free tier's bucket: the app refuses with 429 (source="app").
         burst = {"question": QUESTIONS[0], "user_tier": "free", "feature": "qa"}
         await asyncio.gather(*(one("POST", "/v1/ask", burst) for _ in range(120)))
