@@ -193,7 +193,7 @@ def _recording_group(slo: SLO, windows: list[str]) -> list[str]:
     for window in windows:
         lines += [
             f"      # Share of bad requests over {window}, and how many times faster than",
-            f"      # sustainable that spends the budget (1 = exactly on budget).",
+            "      # sustainable that spends the budget (1 = exactly on budget).",
             f"      - record: slo:sli_error:ratio_rate{window}",
             "        expr: |",
             _indent(slo.errors(window), 10),
