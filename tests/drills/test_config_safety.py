@@ -15,7 +15,11 @@ import yaml
 
 # Passwords that scanners try first; a placeholder must not be one of them.
 WELL_KNOWN_PASSWORDS = {"", "admin", "password", "grafana", "prom-operator", "changeme", "change-me", "secret", "123456", "root"}
-SECRET_KEY = re.compile(r"(?i)(password|passwd|secret|token|api_?key|credentials?)")
+# Setting names that hold a secret: the name ends in one of these words, snake_case or camelCase
+# (GF_SECURITY_ADMIN_PASSWORD, client_secret, basicAuthPassword; not gen_ai_token_type).
+SECRET_KEY = re.compile(
+    r"(?i:(^|[_.-])(password|passwd|secret|token|api_?key|credentials?)$)|[a-z0-9](Password|Passwd|Secret|Token|ApiKey|Credentials?)$"
+)
 # A value that only refers to the environment without a fallback: ${VAR} or ${VAR:?message}.
 ENV_REFERENCE = re.compile(r"^\$\{[A-Z0-9_]+(:\?[^}]*)?\}$")
 REAL_LOOKING_KEY = re.compile(r"sk-(proj-|svcacct-)?[A-Za-z0-9_\-]{20,}|AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{30,}")
