@@ -16,11 +16,19 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench._common import RESULTS_DIR
+from bench._common import RESULTS_DIR, ROOT
 
 __all__ = ["TIME_TO_ALERT", "summarise", "to_markdown", "main"]
 
 TIME_TO_ALERT = RESULTS_DIR / "time-to-alert.json"
+
+
+def _shown(path: Path) -> str:
+    """The path relative to the repository when it is inside it (as the README shows it)."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _seconds(value: Any) -> str:
@@ -61,7 +69,7 @@ def to_markdown(rows: list[dict[str, Any]], source: Path = TIME_TO_ALERT) -> str
         return "\n".join(
             lines
             + [
-                f"No runs recorded yet in `{source.relative_to(source.parents[2]) if len(source.parents) > 2 else source}`. "
+                f"No runs recorded yet in `{_shown(source)}`. "
                 "Produce them with `make native-up` and "
                 "`make load-native SCENARIO=<name> ARGS='--results bench/results/time-to-alert.json'`.",
                 "",
