@@ -84,8 +84,10 @@ def test_every_log_line_is_json_with_its_trace(app, post, sink, json_log) -> Non
     spans = _trace(sink, trace_id, {"evaluate answer"})
     span_ids = {s["span_id"] for s in spans}
     events = json_log(app)  # fails on any non-JSON line
+    declared = {*CONTRACT.log_fields_always, *CONTRACT.log_fields_in_request, *CONTRACT.log_fields_optional}
     for event in events:
         assert {"timestamp", "level", "event", "service", "request_id", "trace_id", "span_id"} <= set(event), event
+        assert set(event) <= declared, f"log fields missing from the contract: {set(event) - declared}"
     mine = [e for e in events if e["trace_id"] == trace_id]
     assert {"llm call", "question answered", "request"} <= {e["event"] for e in mine}
     assert all(e["span_id"] in span_ids for e in mine)
