@@ -156,22 +156,27 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         name="quality-drop",
-        description="Answers ignore the retrieved context (a broken prompt template, say): faithfulness collapses.",
+        description="A launch triples traffic and ships a broken prompt template: answers ignore the retrieved context.",
         expected=(ExpectedAlert("LLMQualityDrop"),),
         faults=(Fault("quality_drop", rate=1.0),),
-        load=(_BACKGROUND,),
+        # LLMQualityDrop averages faithfulness over 2 minutes: at steady traffic the bad
+        # answers need ~60 s to outweigh the good ones in that window (~95 s to the receiver
+        # with `for: 30s`). The launch's extra traffic gets them there in ~30 s; more traffic
+        # also means more spend, so the cost alert may join in.
+        load=(_BACKGROUND, _stream(4.0, "launch", tiers={"pro": 0.7, "enterprise": 0.3}, agent_share=0.0)),
+        allowed=_LATENCY_SLO | {"LLMCostSpike"},
     ),
     Scenario(
         name="slo-burn",
-        description="Every model fails 70% of its calls while summaries (sim-small, the end of the fallback chain) double:"
-        " a quarter of the requests fail after retries and fallback, burning the 99% SLO's budget 25x too fast.",
+        description="Every model fails 70% of its calls during a rush of summaries (sim-small, the end of the fallback"
+        " chain): over a quarter of the requests fail after retries and fallback, burning the 99% SLO's budget 25x too fast.",
         expected=(ExpectedAlert("LLMAvailabilitySLOFastBurn"),),
         # 70% per call stays far below LLMProviderOutage's 90% (over 30 s windows, ~5 standard
         # deviations at these rates), which would inhibit the availability alerts; the extra
         # summaries make the user-facing error share (0.7^3 = 34% for them) high enough for
-        # the 5m window to pass 14.4% in about two minutes.
+        # the 5m window to pass 14.4% in two to three minutes.
         faults=(Fault("error", rate=0.7, value=503),),
-        load=(_BACKGROUND, _stream(2.0, "summaries", tiers={"pro": 0.7, "enterprise": 0.3}, agent_share=0.0, features={"summarize": 1.0})),
+        load=(_BACKGROUND, _stream(3.0, "summaries", tiers={"pro": 0.7, "enterprise": 0.3}, agent_share=0.0, features={"summarize": 1.0})),
         allowed=_LATENCY_SLO | _AVAILABILITY_SLO | {"LLMHighErrorRate", "LLMHighLatencyP95", "LLMCostSpike"},
         budget_s=SLO_BUDGET_S,
     ),

@@ -8,6 +8,7 @@ with the demo intervals (5 s scrape/eval), and the simulator at realistic latenc
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -94,10 +95,15 @@ def run(stack: NativeStack, e2e_session: Session) -> Callable[..., RunResult]:
     return _run
 
 
+def _results_path(repo_root: Path) -> Path:
+    """bench/results/time-to-alert.json; E2E_RESULTS points a partial or trial run elsewhere."""
+    return Path(os.environ.get("E2E_RESULTS") or repo_root / "bench" / "results" / "time-to-alert.json")
+
+
 def _write_results(repo_root: Path) -> None:
     if not _SESSION.records:
         return
-    path = repo_root / "bench" / "results" / "time-to-alert.json"
+    path = _results_path(repo_root)
     for record in _SESSION.records.values():
         append_result(path, record)
 
@@ -125,4 +131,4 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.section("time to alert (native stack, seconds after the fault was injected)")
     for line in _table():
         terminalreporter.write_line(line)
-    terminalreporter.write_line("written to bench/results/time-to-alert.json")
+    terminalreporter.write_line(f"appended to {_results_path(Path(terminalreporter.config.rootpath))}")
