@@ -359,9 +359,10 @@ async def run_scenario(
         result.faults = faults_info
         result.cleared_at = watch.cleared_wall
 
-        if wait_resolved and result.delivered and not result.interrupted and scenario.faults:
+        # Every scenario but the baseline ends something (a fault, or extra traffic) here.
+        if wait_resolved and result.delivered and not result.interrupted and scenario.delivered_since_start:
             result.resolve_waited = True
-            display.event("fault cleared; waiting for the resolved notification")
+            display.event("fault cleared and extra load stopped; waiting for the resolved notification")
             bg_stop = asyncio.Event()
             bg = asyncio.create_task(
                 drive(urls.app, _background_of(scenario), docs, duration_s=resolve_timeout_s + 5, seed=seed, stop=bg_stop)

@@ -69,3 +69,13 @@ def test_cli_lists_every_scenario_with_its_alert_and_budget():
     for s in SCENARIOS:
         line = next(line for line in out.splitlines() if line.startswith(s.name + " "))
         assert s.primary.name in line and f"{s.budget_s:.0f}s" in line
+
+
+def test_readme_table_lists_every_scenario_and_its_alerts(repo_root):
+    readme = (repo_root / "demo_app" / "loadgen" / "README.md").read_text()
+    for s in SCENARIOS:
+        row = next((line for line in readme.splitlines() if line.startswith(f"| {s.name} |")), None)
+        assert row is not None, f"README has no row for {s.name}"
+        for alert in s.expected + s.inhibited:
+            assert alert.name in row, (s.name, alert.name)
+        assert f"{s.budget_s:.0f} s" in row, s.name
