@@ -64,9 +64,9 @@ class TestLabelValues:
     def test_pattern_labels_are_checked(self) -> None:
         _, instruments = _instruments(strict=True)
         hist = instruments["http_server_request_duration_seconds"]
-        hist.labels(http_request_method="GET", http_route="/healthz", http_response_status_code="200").observe(0.1)
+        hist.labels(http_request_method="GET", http_route="/v1/ask", http_response_status_code="200").observe(0.1)
         with pytest.raises(LabelValueError):
-            hist.labels(http_request_method="GET", http_route="/healthz", http_response_status_code="2000")
+            hist.labels(http_request_method="GET", http_route="/v1/ask", http_response_status_code="2000")
 
     def test_lenient_mode_maps_to_other_where_allowed(self) -> None:
         registry, instruments = _instruments(strict=False)
