@@ -69,7 +69,14 @@ def create_app(settings: SinkSettings | None = None) -> FastAPI:
     def count_notification(alertname: str, status: str) -> None:
         counter.labels(alertname=alertname if allowed_alertname(alertname) else _UNKNOWN, status=status).inc()
 
-    @app.post("/webhook", status_code=200)
+    @app.post(
+        "/webhook",
+        status_code=200,
+        responses={
+            413: {"description": "Body larger than ALERT_SINK_MAX_BODY_BYTES."},
+            422: {"description": "Not an Alertmanager webhook payload (version 4)."},
+        },
+    )
     async def webhook(request: Request) -> Any:
         """Store one Alertmanager notification (webhook payload version 4)."""
         try:
