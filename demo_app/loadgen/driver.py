@@ -223,8 +223,10 @@ async def drive(
     async with httpx.AsyncClient(base_url=app_url, limits=limits, timeout=request_timeout_s) as client:
         await asyncio.gather(*(run_stream(i, s) for i, s in enumerate(streams)))
         if in_flight:
-            # Let the last requests finish (bounded by their own timeout), then give up on them.
-            _, pending = await asyncio.wait(set(in_flight), timeout=request_timeout_s)
+            # Let the last requests finish, then give up on them: bounded by their own timeout
+            # after a natural end, by a short grace when someone asked us to stop (Ctrl-C).
+            grace = min(request_timeout_s, 10.0) if stop.is_set() else request_timeout_s
+            _, pending = await asyncio.wait(set(in_flight), timeout=grace)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)

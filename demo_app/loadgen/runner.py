@@ -401,9 +401,14 @@ def format_summary(result: RunResult) -> str:
     verdict = "OK" if result.ok else "FAILED"
     lines = [f"{verdict}: scenario {rec['scenario']} -> {rec['expected_alert']}"]
     for name, times in rec["alerts"].items():
-        hops = ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in times.items() if v is not None) or "never became active"
+        hops = ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in times.items() if v is not None and k != "resolved_s")
+        hops = hops or "never became active"
+        if times.get("resolved_s") is not None:
+            hops += f"; resolved {times['resolved_s']:.1f}s after the fault was cleared"
         lines.append(f"  {name}: {hops}")
-    if not result.delivered:
+    if result.interrupted:
+        lines.append("  interrupted: faults removed")
+    elif not result.delivered:
         lines.append(f"  not delivered within {result.budget_s:.0f}s")
     elif not result.within_budget:
         lines.append(f"  delivered after the {result.budget_s:.0f}s budget")
@@ -414,8 +419,6 @@ def format_summary(result: RunResult) -> str:
         lines.append(f"  other alerts delivered: {', '.join(rec['other_alerts_delivered']) or '-'}")
     if result.unexpected:
         lines.append(f"  NOT permitted in this scenario: {', '.join(result.unexpected)}")
-    if result.interrupted:
-        lines.append("  interrupted: faults removed")
     load = rec["load"]
     lines.append(
         f"  load: {load['sent']} requests, {load['error_pct']}% failed, p95 {load['p95_s']}s, "
