@@ -38,11 +38,32 @@ class TelemetrySettings(BaseSettings):
     # OTLP export timeout when no OTEL_EXPORTER_OTLP_*TIMEOUT is set. The SDK default (10 s,
     # with retries inside it) keeps a dead backend's batches around for too long.
     telemetry_export_timeout_s: float = Field(default=3.0, gt=0, le=30)
+    # Prometheus instruments record (true) or are no-ops, with /metrics answering empty (false).
+    telemetry_metrics_enabled: bool = True
+    # The OTel SDK's standard exporter selection: "otlp" (the default) or "none". With "none"
+    # for traces, spans are still made (trace context still reaches the simulator and the log
+    # lines) but none is exported; with "none" for logs, log lines stay on stdout only.
+    # Other exporters of the spec ("console", ...) are not built in and are refused at start.
+    otel_traces_exporter: Literal["otlp", "none"] = "otlp"
+    otel_logs_exporter: Literal["otlp", "none"] = "otlp"
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("otel_traces_exporter", "otel_logs_exporter", mode="before")
+    @classmethod
+    def _exporter(cls, value: object) -> object:
+        # The spec allows a comma-separated list; empty means the default.
+        if not isinstance(value, str):
+            return value
+        names = {name.strip().lower() for name in value.split(",") if name.strip()}
+        if not names:
+            return "otlp"
+        if len(names) > 1:
+            raise ValueError(f"one exporter, otlp or none, not {sorted(names)}")
+        return names.pop()
 
 
 class TierLimitSettings(BaseSettings):

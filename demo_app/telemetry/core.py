@@ -4,6 +4,10 @@ It wires the OTel SDK (traces and logs over OTLP/HTTP, configured by the standar
 variables), structlog JSON on stdout, masking, and the Prometheus instruments the contract
 lists for the component. `Telemetry.instrument(app)` then adds server spans, the request-id
 middleware and GET /metrics to a FastAPI app.
+
+Switches, all read at start: OTEL_SDK_DISABLED=true (no spans, no OTLP logs),
+OTEL_TRACES_EXPORTER / OTEL_LOGS_EXPORTER = otlp | none, TELEMETRY_METRICS_ENABLED=false
+(Prometheus instruments become no-ops). stdout logs are always on.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class Telemetry:
     tracer_provider: TracerProvider | None
     logger_provider: LoggerProvider | None
     _instruments: dict[str, Any] = field(default_factory=dict)
+    _tracers: dict[str, trace.Tracer] = field(default_factory=dict)
 
     def metric(self, name: str) -> Any:
         """The prometheus_client instrument for contract metric `name` (KeyError if not ours)."""
@@ -61,8 +66,12 @@ class Telemetry:
             raise KeyError(f"metric {name!r} is not in the contract for component {self.component!r}") from None
 
     def tracer(self, name: str = "demo_app") -> trace.Tracer:
-        """A tracer (a no-op one when OTEL_SDK_DISABLED=true)."""
-        return trace.get_tracer(name, tracer_provider=self.tracer_provider)
+        """A tracer (a no-op one when OTEL_SDK_DISABLED=true); one per name, made once."""
+        tracer = self._tracers.get(name)
+        if tracer is None:
+            # The SDK builds a new Tracer (and its instrumentation scope) on every call.
+            tracer = self._tracers[name] = trace.get_tracer(name, tracer_provider=self.tracer_provider)
+        return tracer
 
     @property
     def capture_content(self) -> bool:
@@ -124,6 +133,22 @@ def _sdk_disabled() -> bool:
     return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
 
 
+class _HashOnceResource(Resource):
+    """A Resource that computes its hash once.
+
+    The OTLP encoders group spans and log records by resource, hashing it once per item, and
+    the SDK's hash re-serialises every attribute to JSON each time. A Resource is immutable,
+    so the first hash is the hash for good.
+    """
+
+    def __init__(self, resource: Resource) -> None:
+        super().__init__(resource.attributes, resource.schema_url)
+        self._hash = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
 def _instrument_http_clients(provider: TracerProvider) -> None:
     # The openai 3.x SDK is built on httpx2, other code on httpx: instrument both so the
     # trace context travels to the simulator whichever client makes the call.
@@ -148,7 +173,9 @@ def setup_telemetry(
         os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
         contract = load_contract()
         registry = CollectorRegistry(auto_describe=True)
-        instruments = build_instruments(contract, component, registry, strict=settings.telemetry_strict_labels)
+        instruments = build_instruments(
+            contract, component, registry, strict=settings.telemetry_strict_labels, enabled=settings.telemetry_metrics_enabled
+        )
         name = os.environ.get("OTEL_SERVICE_NAME") or service_name
         tel = Telemetry(
             service_name=name,
@@ -162,13 +189,18 @@ def setup_telemetry(
         )
         if not _sdk_disabled():
             # Resource.create adds OTEL_RESOURCE_ATTRIBUTES and the SDK's own attributes.
-            resource = Resource.create({"service.name": name, "service.namespace": "llm-obs-stack"})
+            resource = _HashOnceResource(Resource.create({"service.name": name, "service.namespace": "llm-obs-stack"}))
             timeout = settings.telemetry_export_timeout_s
-            tel.tracer_provider = build_tracer_provider(resource, timeout, tel._count_dropped("traces"))
-            tel.logger_provider = build_logger_provider(resource, timeout, tel._count_dropped("logs"))
+            # OTEL_TRACES_EXPORTER=none: spans are still made, so trace context still travels
+            # to the simulator and into log lines; they just go nowhere (as in the SDK's own
+            # auto-configuration).
+            export_traces = settings.otel_traces_exporter == "otlp"
+            tel.tracer_provider = build_tracer_provider(resource, timeout, tel._count_dropped("traces"), export=export_traces)
             trace.set_tracer_provider(tel.tracer_provider)
-            set_logger_provider(tel.logger_provider)
             _instrument_http_clients(tel.tracer_provider)
+            if settings.otel_logs_exporter == "otlp":
+                tel.logger_provider = build_logger_provider(resource, timeout, tel._count_dropped("logs"))
+                set_logger_provider(tel.logger_provider)
         configure_logging(name, settings.log_level, tel.logger_provider)
         _instances[component] = tel
         get_logger().debug("telemetry ready", component=component, otel_sdk=not _sdk_disabled())

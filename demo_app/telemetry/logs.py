@@ -23,7 +23,7 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 from opentelemetry.sdk.resources import Resource
 
 from demo_app.telemetry.masking import mask
-from demo_app.telemetry.tracing import current_ids, export_timeout_from_env, queue_is_full
+from demo_app.telemetry.tracing import EXPORT_BATCH_SIZE, batch_size_from_env, current_ids, export_timeout_from_env, queue_is_full
 
 __all__ = ["configure_logging", "build_logger_provider", "get_logger"]
 
@@ -63,9 +63,15 @@ def _add_trace_context(_: Any, __: str, event_dict: EventDict) -> EventDict:
 
 
 def _mask_event(_: Any, __: str, event_dict: EventDict) -> EventDict:
-    for key, value in list(event_dict.items()):
+    # `mask` hands back the very object when there is nothing to mask: write back only changes.
+    changed = {}
+    for key, value in event_dict.items():
         if key not in _UNMASKED:
-            event_dict[key] = mask(value)
+            masked = mask(value)
+            if masked is not value:
+                changed[key] = masked
+    if changed:
+        event_dict.update(changed)
     return event_dict
 
 
@@ -75,10 +81,11 @@ def _order_fields(_: Any, __: str, event_dict: EventDict) -> EventDict:
     return ordered
 
 
-def _otlp_value(value: Any) -> Any:
-    if isinstance(value, (str, bool, int, float)):
-        return value
-    return str(value)
+_OTLP_TYPES = (str, bool, int, float)
+# Fields that become the record's own body, severity, timestamp and trace context, not
+# attributes; and `service`, which the record's resource already carries as service.name
+# (Loki's service_name label). Each attribute costs time on every record shipped.
+_NOT_ATTRIBUTES = frozenset({"event", "level", "timestamp", "trace_id", "span_id", "service"})
 
 
 class _ShipToOtlp:
@@ -92,9 +99,9 @@ class _ShipToOtlp:
             return event_dict
         level = str(event_dict.get("level", "info"))
         attributes = {
-            key: _otlp_value(value)
+            key: value if type(value) in _OTLP_TYPES else str(value)
             for key, value in event_dict.items()
-            if key not in ("event", "level", "timestamp", "trace_id", "span_id") and value is not None
+            if key not in _NOT_ATTRIBUTES and value is not None
         }
         # context=current: the SDK copies trace_id/span_id/flags of the active span onto the
         # record, which Loki turns into structured metadata for log-to-trace links.
@@ -135,7 +142,8 @@ class _CountingBatchLogRecordProcessor(BatchLogRecordProcessor):
     """A BatchLogRecordProcessor that reports records dropped because its queue is full."""
 
     def __init__(self, exporter: LogRecordExporter, on_drop: DropCallback | None) -> None:
-        super().__init__(exporter)  # queue and batch sizes from OTEL_BLRP_*: bounded by default (2048)
+        # Queue size and delay from OTEL_BLRP_* (queue bounded by default: 2048); batch size as for spans.
+        super().__init__(exporter, max_export_batch_size=batch_size_from_env("BLRP", EXPORT_BATCH_SIZE))
         self._on_drop = on_drop
 
     def on_emit(self, log_record):  # type: ignore[no-untyped-def]

@@ -9,12 +9,16 @@ instruments are thin subclasses that:
     says `exemplars: true` and a sampled span is current (OpenMetrics carries exemplars,
     Prometheus stores them with `--enable-feature=exemplar-storage`, Grafana links them to
     Tempo).
+Both run on every observation, so both are cached: a label set that passed the check maps
+straight to its child, and the exemplar of the current span is formatted once.
+With TELEMETRY_METRICS_ENABLED=false every instrument is a no-op and the registry stays empty.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import prometheus_client
@@ -44,24 +48,47 @@ class LabelValueError(ValueError):
     """A label value that the telemetry contract does not allow."""
 
 
+# (trace_id, span_id, exemplar) of the last span an exemplar was made for: a request records
+# several observations inside one span. Replaced whole, so threads never see half an entry.
+_last_exemplar: tuple[int, int, dict[str, str]] = (0, 0, {})
+
+
 def current_exemplar() -> dict[str, str] | None:
     """{"trace_id", "span_id"} of the current span when it is sampled, else None.
 
     Unsampled traces never reach Tempo, so an exemplar pointing at one would be a dead link.
+    The dict is shared by every observation in the same span: treat it as read-only.
     """
+    global _last_exemplar
     ctx = trace.get_current_span().get_span_context()
     if not ctx.is_valid or not ctx.trace_flags.sampled:
         return None
-    return {"trace_id": format(ctx.trace_id, "032x"), "span_id": format(ctx.span_id, "016x")}
+    trace_id, span_id, exemplar = _last_exemplar
+    if ctx.span_id != span_id or ctx.trace_id != trace_id:
+        exemplar = {"trace_id": format(ctx.trace_id, "032x"), "span_id": format(ctx.span_id, "016x")}
+        _last_exemplar = (ctx.trace_id, ctx.span_id, exemplar)
+    return exemplar
 
 
 class _NoopChild:
-    """What `.labels()` returns for a dropped (invalid) label set in non-strict mode."""
+    """A metric that records nothing: a dropped (invalid) label set, or metrics switched off."""
+
+    def labels(self, *values: object, **kwvalues: object) -> "_NoopChild":
+        return self
 
     def inc(self, amount: float = 1, exemplar: Any = None) -> None: ...
     def dec(self, amount: float = 1) -> None: ...
     def set(self, value: float) -> None: ...
     def observe(self, amount: float, exemplar: Any = None) -> None: ...
+
+    def track_inprogress(self) -> nullcontext[None]:
+        return nullcontext()
+
+    def time(self) -> nullcontext[None]:
+        return nullcontext()
+
+
+_NOOP = _NoopChild()
 
 
 class _ContractMixin:
@@ -76,18 +103,54 @@ class _ContractMixin:
     _exemplars: bool = False
     _metric_name: str = ""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Label values as the caller passed them -> child, for label sets that passed the
+        # check. Only valid sets are kept, so its size is bounded by the contract.
+        self._checked: dict[tuple[Any, ...], Any] = {}
+        super().__init__(*args, **kwargs)
+
     def labels(self, *values: object, **kwvalues: object):  # type: ignore[override]
+        key = tuple(kwvalues.items()) if kwvalues else values
+        if not (values and kwvalues):
+            try:
+                return self._checked[key]
+            except (KeyError, TypeError):  # TypeError: an unhashable value, checked below
+                pass
+        child, valid = self._check_labels(values, kwvalues)
+        if valid and not (values and kwvalues):
+            try:
+                self._checked[key] = child
+            except TypeError:
+                pass
+        return child
+
+    def remove(self, *values: Any) -> None:
+        self._checked.clear()
+        super().remove(*values)  # type: ignore[misc]
+
+    def remove_by_labels(self, labels: dict[str, str]) -> None:
+        self._checked.clear()
+        super().remove_by_labels(labels)  # type: ignore[misc]
+
+    def clear(self) -> None:
+        self._checked.clear()
+        super().clear()  # type: ignore[misc]
+
+    def _check_labels(self, values: tuple[object, ...], kwvalues: dict[str, object]) -> tuple[Any, bool]:
+        """(child, whether every value was allowed as given)."""
         names = list(self._contract_labels)
         if (values and len(values) != len(names)) or (values and kwvalues):
-            return super().labels(*values, **kwvalues)  # type: ignore[misc]  # its own error
+            return super().labels(*values, **kwvalues), False  # type: ignore[misc]  # its own error
         given = dict(zip(names, values)) if values else dict(kwvalues)
         fixed: dict[str, str] = {}
+        valid = True
         for name, raw in given.items():
             value = str(raw)
             label = self._contract_labels.get(name)
             if label is None or label.allows(value):
                 fixed[name] = value
                 continue
+            valid = False
             problem = f"{self._metric_name}: label {name}={value[:40]!r} is not allowed by the contract"
             if self._strict:
                 raise LabelValueError(problem)
@@ -98,10 +161,10 @@ class _ContractMixin:
                 # No bucket for "other": dropping one observation is better than minting a
                 # series nobody's query expects (or an unbounded one).
                 _log.error("%s; observation dropped", problem)
-                return _NoopChild()
+                return _NOOP, False
         if values:
-            return super().labels(*(fixed[n] for n in names))  # type: ignore[misc]
-        return super().labels(**fixed)  # type: ignore[misc]
+            return super().labels(*(fixed[n] for n in names)), valid  # type: ignore[misc]
+        return super().labels(**fixed), valid  # type: ignore[misc]
 
 
 class ContractCounter(_ContractMixin, Counter):
@@ -144,9 +207,15 @@ def _family_name(metric: Metric) -> str:
 
 
 def build_instruments(
-    contract: Contract, component: str, registry: CollectorRegistry, *, strict: bool
+    contract: Contract, component: str, registry: CollectorRegistry, *, strict: bool, enabled: bool = True
 ) -> dict[str, Any]:
-    """One prometheus_client instrument per contract metric of `component`, keyed by name."""
+    """One prometheus_client instrument per contract metric of `component`, keyed by name.
+
+    With `enabled=False` every instrument is a no-op and nothing is registered: /metrics
+    still answers, with an empty exposition.
+    """
+    if not enabled:
+        return {metric.name: _NOOP for metric in contract.metrics_for(component)}
     instruments: dict[str, Any] = {}
     for metric in contract.metrics_for(component):
         cls = _make_class(metric, contract, strict)

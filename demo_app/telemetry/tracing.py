@@ -23,11 +23,25 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Span, Status
 
-from demo_app.telemetry.masking import mask
+from demo_app.telemetry.masking import contains_secret, mask
 
-__all__ = ["build_tracer_provider", "set_attributes", "current_ids", "export_timeout_from_env", "MaskingSpanExporter"]
+__all__ = [
+    "build_tracer_provider",
+    "set_attributes",
+    "current_ids",
+    "export_timeout_from_env",
+    "batch_size_from_env",
+    "MaskingSpanExporter",
+    "EXPORT_BATCH_SIZE",
+]
 
 DropCallback = Callable[[int], None]
+
+# Spans (and log records) per export request, unless OTEL_BSP_/OTEL_BLRP_MAX_EXPORT_BATCH_SIZE
+# says otherwise. The SDK's 512 makes one export encode for ~15 ms while holding the GIL, and
+# every request that arrives meanwhile waits for it (the p99); smaller batches spread the same
+# work into shorter slices for a few more, cheap, export requests.
+EXPORT_BATCH_SIZE = 128
 
 
 def export_timeout_from_env(signal: str, default_s: float) -> float | None:
@@ -37,8 +51,27 @@ def export_timeout_from_env(signal: str, default_s: float) -> float | None:
     return default_s
 
 
+def batch_size_from_env(prefix: str, default: int) -> int | None:
+    """None when the user sized the batch or the queue (OTEL_<prefix>_*; the SDK reads it), else `default`."""
+    for name in ("MAX_EXPORT_BATCH_SIZE", "MAX_QUEUE_SIZE"):
+        if os.environ.get(f"OTEL_{prefix}_{name}"):
+            return None  # also keeps a small user-set queue from being below our batch size
+    return default
+
+
 def _mask_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
     return {key: mask(value) for key, value in (attributes or {}).items()}
+
+
+def _needs_masking(span: ReadableSpan) -> bool:
+    """True when any text `_masked_copy` masks holds a secret (most spans hold none)."""
+    status = span.status.description
+    return (
+        contains_secret(span.name)
+        or any(contains_secret(v) for v in (span.attributes or {}).values())
+        or any(contains_secret(v) for e in span.events for v in (e.attributes or {}).values())
+        or (bool(status) and contains_secret(status))
+    )
 
 
 def _masked_copy(span: ReadableSpan) -> ReadableSpan:
@@ -60,7 +93,10 @@ def _masked_copy(span: ReadableSpan) -> ReadableSpan:
 
 
 class MaskingSpanExporter(SpanExporter):
-    """Masks every span, delegates to `inner`, and reports batches that failed to export."""
+    """Masks every span, delegates to `inner`, and reports batches that failed to export.
+
+    A span with nothing to mask is passed on as it is: copying it costs more than checking it.
+    """
 
     def __init__(self, inner: SpanExporter, on_drop: DropCallback | None = None) -> None:
         self._inner = inner
@@ -68,7 +104,7 @@ class MaskingSpanExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
-            result = self._inner.export([_masked_copy(s) for s in spans])
+            result = self._inner.export([_masked_copy(s) if _needs_masking(s) else s for s in spans])
         except Exception:  # noqa: BLE001 - an exporter bug must not kill the export thread
             result = SpanExportResult.FAILURE
         if result is not SpanExportResult.SUCCESS and self._on_drop:
@@ -99,7 +135,8 @@ class _CountingBatchSpanProcessor(BatchSpanProcessor):
     """A BatchSpanProcessor that reports the spans it drops because its queue is full."""
 
     def __init__(self, exporter: SpanExporter, on_drop: DropCallback | None) -> None:
-        super().__init__(exporter)  # queue and batch sizes from OTEL_BSP_*: bounded by default (2048)
+        # Queue size and delay from OTEL_BSP_* (queue bounded by default: 2048).
+        super().__init__(exporter, max_export_batch_size=batch_size_from_env("BSP", EXPORT_BATCH_SIZE))
         self._on_drop = on_drop
 
     def on_end(self, span: ReadableSpan) -> None:
@@ -108,11 +145,14 @@ class _CountingBatchSpanProcessor(BatchSpanProcessor):
         super().on_end(span)
 
 
-def build_tracer_provider(resource: Resource, timeout_s: float, on_drop: DropCallback | None) -> TracerProvider:
-    """A TracerProvider exporting over OTLP/HTTP through a bounded batch queue."""
+def build_tracer_provider(
+    resource: Resource, timeout_s: float, on_drop: DropCallback | None, *, export: bool = True
+) -> TracerProvider:
+    """A TracerProvider exporting over OTLP/HTTP through a bounded batch queue (or not at all: `export=False`)."""
     provider = TracerProvider(resource=resource)  # sampler: OTEL_TRACES_SAMPLER, parentbased_always_on by default
-    exporter = OTLPSpanExporter(timeout=export_timeout_from_env("traces", timeout_s))
-    provider.add_span_processor(_CountingBatchSpanProcessor(MaskingSpanExporter(exporter, on_drop), on_drop))
+    if export:
+        exporter = OTLPSpanExporter(timeout=export_timeout_from_env("traces", timeout_s))
+        provider.add_span_processor(_CountingBatchSpanProcessor(MaskingSpanExporter(exporter, on_drop), on_drop))
     return provider
 
 
@@ -123,9 +163,7 @@ def set_attributes(span: Span, attributes: Mapping[str, Any]) -> None:
     for key, value in attributes.items():
         if value is None:
             continue
-        if isinstance(value, (list, tuple)):
-            value = [mask(v) for v in value]
-        span.set_attribute(key, mask(value))
+        span.set_attribute(key, mask(value))  # lists and tuples too: mask walks them
 
 
 def current_ids() -> tuple[str, str]:

@@ -7,7 +7,7 @@ import string
 from hypothesis import given
 from hypothesis import strategies as st
 
-from demo_app.telemetry.masking import REDACTIONS, mask, mask_text
+from demo_app.telemetry.masking import _PATTERNS, REDACTIONS, contains_secret, mask, mask_text
 
 # Surrounding text that cannot itself form a secret: letters and punctuation, no digits, no @.
 _filler = st.text(alphabet=string.ascii_letters + " .,;:!?()", max_size=40)
@@ -86,3 +86,37 @@ class TestProperties:
         for marker in REDACTIONS.values():
             rendered = rendered.replace(marker, "")
         assert "@" not in rendered and "sk-" not in rendered
+
+
+def _every_pattern(text: str) -> str:
+    """The masking rule without its fast path: every pattern substituted, in order."""
+    for _, pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# Arbitrary Unicode with secrets and near-misses spliced in ("sk-" alone, "@", odd-case "bEaReR").
+_mixed = st.lists(
+    st.one_of(st.text(max_size=30), _secret, st.sampled_from(["sk-", "@", "bEaReR ", "1234 5678 9012", "\u017f", "\u212a"])),
+    max_size=6,
+).map("".join)
+
+
+class TestFastPath:
+    """The shortcut for clean values changes no result, and clean values are not copied."""
+
+    @given(_mixed)
+    def test_same_result_as_every_pattern(self, text: str) -> None:
+        assert mask_text(text) == _every_pattern(text)
+        assert contains_secret(text) == any(p.search(text) for _, p, _ in _PATTERNS)
+
+    def test_clean_values_are_returned_as_they_are(self) -> None:
+        value = {"model": "sim-small", "ids": ["doc-1", ("a", 2)], "n": 3}
+        assert mask(value) is value
+        text = "nothing to hide here"
+        assert mask_text(text) is text
+
+    def test_a_secret_deep_inside_still_copies_and_masks(self) -> None:
+        value = {"ids": ["doc-1", ("a", "ops@example.com")]}
+        masked = mask(value)
+        assert masked == {"ids": ["doc-1", ("a", "[REDACTED_EMAIL]")]} and value["ids"][1][1] == "ops@example.com"

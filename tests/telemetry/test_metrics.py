@@ -118,3 +118,53 @@ class TestExemplars:
         text, content_type = render_metrics(registry, "text/plain")
         assert content_type.startswith("text/plain") and b"trace_id" not in text
         assert self._exemplars(registry, "llmapp_agent_duration_seconds")
+
+
+class TestLabelCache:
+    """A label set that passed the check is not checked again; one that failed is checked every time."""
+
+    def test_same_labels_same_child(self) -> None:
+        _, instruments = _instruments()
+        counter = instruments["llmapp_rate_limit_events_total"]
+        assert counter.labels(source="app", user_tier="free") is counter.labels(source="app", user_tier="free")
+        assert counter.labels("app", "free") is counter.labels(source="app", user_tier="free")
+
+    def test_invalid_value_raises_every_time(self) -> None:
+        _, instruments = _instruments(strict=True)
+        for _ in range(2):
+            with pytest.raises(LabelValueError):
+                instruments["llmapp_agent_steps"].labels(outcome="exploded")
+
+    def test_lenient_invalid_value_is_remapped_every_time(self) -> None:
+        registry, instruments = _instruments(strict=False)
+        labels = {**CHAT_LABELS, "error_type": "SomeNewSDKError"}
+        for _ in range(3):
+            instruments["gen_ai_client_operation_duration_seconds"].labels(**labels).observe(1.0)
+        text = render_metrics(registry, OPENMETRICS)[0].decode()
+        counts = [
+            s.value for f in text_string_to_metric_families(text) for s in f.samples
+            if s.name == "gen_ai_client_operation_duration_seconds_count"
+        ]
+        assert counts == [3.0] and f'error_type="{OTHER}"' in text
+
+    def test_clear_forgets_the_children(self) -> None:
+        registry, instruments = _instruments()
+        counter = instruments["llmapp_rate_limit_events_total"]
+        counter.labels(source="app", user_tier="free").inc()
+        counter.clear()
+        counter.labels(source="app", user_tier="free").inc()
+        assert 'llmapp_rate_limit_events_total{source="app",user_tier="free"} 1.0' in render_metrics(registry, None)[0].decode()
+
+
+class TestMetricsDisabled:
+    """TELEMETRY_METRICS_ENABLED=false: every instrument exists and records nothing."""
+
+    def test_instruments_are_noops_and_registry_empty(self) -> None:
+        registry = CollectorRegistry()
+        instruments = build_instruments(CONTRACT, "app", registry, strict=True, enabled=False)
+        assert set(instruments) == {m.name for m in CONTRACT.metrics_for("app")}
+        instruments["llmapp_rate_limit_events_total"].labels(source="app", user_tier="free").inc()
+        instruments["llmapp_quality_score"].labels(metric="relevancy", feature="poetry").observe(0.5)
+        with instruments["llmapp_requests_in_flight"].labels(http_route="/v1/ask").track_inprogress():
+            pass
+        assert list(text_string_to_metric_families(render_metrics(registry, OPENMETRICS)[0].decode())) == []
