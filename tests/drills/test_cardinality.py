@@ -1,0 +1,47 @@
+"""Under the full scenario mix the app exports fewer than 1,000 active series (the issue's label budget).
+
+bench/scenario_mix.py drives every endpoint, feature, tier, model, streaming, agents and every
+fault kind through a real app and simulator; afterwards every sample line on the app's
+/metrics is one active series. Label values are checked strictly, so a value outside the
+contract would also show up here, as a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections import Counter
+
+import httpx
+import pytest
+
+BUDGET = 1000
+_SUFFIX = re.compile(r"_(bucket|sum|count)$")
+# bench/ is not an installed package: run the mix the way the benchmarks do, from the repo root.
+_MIX = "import json, sys; from bench.scenario_mix import {name}; print(json.dumps({name}({args})))"
+
+
+def _bench(drill, name: str, *args: str) -> dict:
+    code = _MIX.format(name=name, args=", ".join(f"sys.argv[{i + 1}]" for i in range(len(args))))
+    out = subprocess.run([drill.python, "-c", code, *args], cwd=drill.root, capture_output=True, text=True, timeout=90, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+@pytest.mark.timeout(120)
+def test_full_mix_stays_under_the_series_budget(start, drill) -> None:
+    sim = start("llm_sim", env=drill.sim_env("0"))
+    # OTLP to a closed port, as in bench/cardinality.py: exports fail, so the dropped-telemetry series count too.
+    dead_otlp = f"http://127.0.0.1:{drill.free_port()}"
+    app = start("app", env=drill.app_env(sim, dead_otlp, TELEMETRY_EXPORT_TIMEOUT_S="0.5", **_bench(drill, "mix_app_env")))
+
+    statuses = _bench(drill, "run_mix", app.url, sim.url)
+    assert "500" not in statuses, f"the app failed (a label outside the contract?): {statuses}\n{app.log()[-3000:]}"
+    assert {"200", "422", "429"} <= set(statuses), f"the mix did not reach its outcomes: {statuses}"
+
+    samples = [line for line in httpx.get(f"{app.url}/metrics", timeout=10).text.splitlines() if line and not line.startswith("#")]
+    by_family = Counter(_SUFFIX.sub("", re.split(r"[{ ]", line, maxsplit=1)[0]) for line in samples)
+    print(f"\n{len(samples)} series after {sum(statuses.values())} requests {statuses}")
+    for family, count in by_family.most_common():
+        print(f"  {count:5d}  {family}")
+    assert len(samples) < BUDGET, f"{len(samples)} active series, budget {BUDGET}: {dict(by_family.most_common())}"
