@@ -2,15 +2,18 @@
 
 A profiler's stacks on a shared machine blur (the export threads mostly wait, the GIL hides
 who waits for whom); CPU time per request does not. Each variant is the same app started
-with telemetry on, with one piece patched out at import time, plus production-like settings:
+with telemetry on (the arms of bench/overhead.py), with one piece switched off - by its
+setting where it has one, else patched out at import time:
 
-  on                   the demo's settings (parentbased_always_on, OTLP traces and logs)
-  no OTLP log records  structlog lines stay on stdout, none are shipped over OTLP
-  no HTTP client span  the openai SDK's httpx/httpx2 calls are not instrumented
-  no export masking    spans are exported without the masked copy
-  5% sampling          parentbased_traceidratio 0.05, everything else on
-  5% + both            5% sampling, no OTLP log records, no HTTP client span
-  off                  OTEL_SDK_DISABLED=true
+  always on              the demo's settings (parentbased_always_on, OTLP traces and logs, metrics)
+  no OTLP log records    OTEL_LOGS_EXPORTER=none: log lines stay on stdout, none is shipped
+  no HTTP client span    the openai SDK's httpx/httpx2 calls are not instrumented (patch)
+  no export masking      spans are exported without the masking check (patch)
+  no Prometheus metrics  TELEMETRY_METRICS_ENABLED=false
+  no span export         OTEL_TRACES_EXPORTER=none: spans are made, none is exported
+  5% sampling            parentbased_traceidratio 0.05, everything else on
+  5% + no OTLP logs + no HTTP client span
+  off                    OTEL_SDK_DISABLED=true, TELEMETRY_METRICS_ENABLED=false
 
 The patches name private functions of demo_app.telemetry: this is a diagnostic, and a variant
 whose patch no longer applies is reported as failed rather than silently measured wrong.
@@ -29,31 +32,32 @@ from typing import Any
 import psutil
 
 from bench._common import RAW_DIR, RESULTS_DIR, ROOT, machine_info, run_fixed, start_module
-from bench.overhead import _arm_env, _bodies
+from bench.overhead import _bodies, arm_env
 from demo_app.procs import Proc, free_port, start_process
 
 __all__ = ["VARIANTS", "measure", "to_markdown", "main"]
 
-_NO_LOGS = "import demo_app.telemetry.logs as m; assert m._ShipToOtlp; m._ShipToOtlp.__call__ = lambda self, a, b, e: e"
 _NO_HTTP = "import demo_app.telemetry.core as m; assert m._instrument_http_clients; m._instrument_http_clients = lambda p: None"
-_NO_MASK = "import demo_app.telemetry.tracing as m; assert m._masked_copy; m._masked_copy = lambda s: s"
-_RATIO = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.05"}
+_NO_MASK = "import demo_app.telemetry.tracing as m; assert m._needs_masking; m._needs_masking = lambda s: False"
+_NO_LOGS = {"OTEL_LOGS_EXPORTER": "none"}
 
-# name -> (patch code or None for telemetry off, extra environment)
-VARIANTS: dict[str, tuple[str | None, dict[str, str]]] = {
-    "on": ("", {}),
-    "no OTLP log records": (_NO_LOGS, {}),
-    "no HTTP client span": (_NO_HTTP, {}),
-    "no export masking": (_NO_MASK, {}),
-    "5% sampling": ("", _RATIO),
-    "5% + no OTLP logs + no HTTP client span": (_NO_LOGS + "\n" + _NO_HTTP, _RATIO),
-    "off": (None, {}),
+# name -> (patch code, arm of bench/overhead.py, extra environment)
+VARIANTS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "always on": ("", "always on", {}),
+    "no OTLP log records": ("", "always on", _NO_LOGS),
+    "no HTTP client span": (_NO_HTTP, "always on", {}),
+    "no export masking": (_NO_MASK, "always on", {}),
+    "no Prometheus metrics": ("", "always on", {"TELEMETRY_METRICS_ENABLED": "false"}),
+    "no span export": ("", "always on", {"OTEL_TRACES_EXPORTER": "none"}),
+    "5% sampling": ("", "5% sampled", {}),
+    "5% + no OTLP logs + no HTTP client span": (_NO_HTTP, "5% sampled", _NO_LOGS),
+    "off": ("", "off", {}),
 }
 
 
-def _start_variant(name: str, patch: str | None, env: dict[str, str], log_dir) -> Proc:
+def _start_variant(name: str, patch: str, env: dict[str, str], log_dir) -> Proc:
     port = free_port()
-    code = (patch or "") + "\nimport runpy; runpy.run_module('demo_app.app', run_name='__main__')"
+    code = patch + "\nimport runpy; runpy.run_module('demo_app.app', run_name='__main__')"
     slug = "".join(c if c.isalnum() else "-" for c in name)
     return start_process(
         f"app-{slug}",
@@ -84,11 +88,9 @@ def measure(rounds: int = 3, requests: int = 300) -> dict[str, Any]:
         )
         otlp = stack.enter_context(start_module("bench.null_otlp", log_dir))
         apps: dict[str, Proc] = {}
-        for name, (patch, extra) in VARIANTS.items():
+        for name, (patch, arm, extra) in VARIANTS.items():
             try:
-                apps[name] = stack.enter_context(
-                    _start_variant(name, patch, _arm_env(patch is not None, otlp.url, sim.url) | extra, log_dir)
-                )
+                apps[name] = stack.enter_context(_start_variant(name, patch, arm_env(arm, otlp.url, sim.url) | extra, log_dir))
                 run_fixed(apps[name].url, "/v1/ask", bodies, 150, 4)  # warm-up
             except Exception as exc:  # noqa: BLE001 - report the variant, measure the others
                 failed[name] = str(exc).splitlines()[0]
