@@ -16,7 +16,7 @@ STACK_URLS := --app-url http://app:8000 --sim-url http://llm-sim:8081 \
 	--prometheus-url http://prometheus:9090 --alertmanager-url http://alertmanager:9093 \
 	--sink-url http://alert-sink:8082
 
-.PHONY: help venv tools js test test-fast up down logs ps clean load native-up native-down load-native bench dashboards contract-docs
+.PHONY: help venv tools js test test-fast up down logs ps clean load native-up native-down native-status load-native bench dashboards contract-docs
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,9 +53,15 @@ native-up: venv tools ## Start the stack without Docker (Prometheus, Alertmanage
 native-down: ## Stop the native stack
 	$(PY) -m demo_app.native down --state-dir $(NATIVE_DIR)
 
+native-status: ## Show the native stack's processes and URLs
+	$(PY) -m demo_app.native status --state-dir $(NATIVE_DIR)
+
 load-native: venv ## Run a scenario against the native stack: make load-native SCENARIO=error-spike
-	@test -n "$(SCENARIO)" || { $(PY) -m demo_app.loadgen scenarios; exit 0; }
+ifeq ($(strip $(SCENARIO)),)
+	$(PY) -m demo_app.loadgen scenarios
+else
 	$(PY) -m demo_app.loadgen run $(SCENARIO) --stack $(NATIVE_DIR) $(ARGS)
+endif
 
 # --- Tests and measurements -------------------------------------------------------------
 $(STAMP): pyproject.toml
