@@ -6,7 +6,7 @@ so the app's own work is all there is to measure:
                  (bench/null_otlp.py), Prometheus metrics, sampler parentbased_always_on
                  (the demo's setting: the worst case);
   - "5% sampled": the same with parentbased_traceidratio at 0.05, what a production
-                 deployment would run (the OTel docs suggest sampling 1-10%); logs and
+                 deployment would run (docs/architecture.md: sample 1-10%); logs and
                  metrics are not sampled;
   - "off":       OTEL_SDK_DISABLED=true (no spans, no OTLP logs, no HTTP client
                  instrumentation) and TELEMETRY_METRICS_ENABLED=false (no Prometheus
