@@ -105,23 +105,22 @@ class _ContractMixin:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Label values as the caller passed them -> child, for label sets that passed the
-        # check. Only valid sets are kept, so its size is bounded by the contract.
+        # check. Only valid sets of plain strings are kept (True == 1 == 1.0 as dict keys, but
+        # not as label values), so its size is bounded by the contract.
         self._checked: dict[tuple[Any, ...], Any] = {}
         super().__init__(*args, **kwargs)
 
     def labels(self, *values: object, **kwvalues: object):  # type: ignore[override]
+        if values and kwvalues:
+            return self._check_labels(values, kwvalues)[0]  # prometheus_client's own error
         key = tuple(kwvalues.items()) if kwvalues else values
-        if not (values and kwvalues):
-            try:
-                return self._checked[key]
-            except (KeyError, TypeError):  # TypeError: an unhashable value, checked below
-                pass
+        try:
+            return self._checked[key]
+        except (KeyError, TypeError):  # TypeError: an unhashable value, checked below
+            pass
         child, valid = self._check_labels(values, kwvalues)
-        if valid and not (values and kwvalues):
-            try:
-                self._checked[key] = child
-            except TypeError:
-                pass
+        if valid and all(type(v) is str for v in (kwvalues.values() if kwvalues else values)):
+            self._checked[key] = child
         return child
 
     def remove(self, *values: Any) -> None:

@@ -129,6 +129,13 @@ class TestLabelCache:
         assert counter.labels(source="app", user_tier="free") is counter.labels(source="app", user_tier="free")
         assert counter.labels("app", "free") is counter.labels(source="app", user_tier="free")
 
+    def test_values_that_compare_equal_are_still_checked_as_written(self) -> None:
+        _, instruments = _instruments(strict=True)
+        hist = instruments["http_server_request_duration_seconds"]
+        hist.labels(http_request_method="GET", http_route="/v1/ask", http_response_status_code=200).observe(0.1)
+        with pytest.raises(LabelValueError):  # 200.0 == 200, but "200.0" is no status code
+            hist.labels(http_request_method="GET", http_route="/v1/ask", http_response_status_code=200.0)
+
     def test_invalid_value_raises_every_time(self) -> None:
         _, instruments = _instruments(strict=True)
         for _ in range(2):
