@@ -163,6 +163,9 @@ class NativeStack:
                 "--enable-feature=exemplar-storage",  # trace ids on histogram samples
                 "--web.enable-lifecycle",  # POST /-/reload after a rule change
                 "--web.enable-remote-write-receiver",  # what Tempo's metrics generator needs in compose
+                # As in compose: re-send firing alerts after 15 s, not 1 min. The first round is
+                # evaluated before Alertmanager is discovered, so this bounds the first Watchdog.
+                "--rules.alert.resend-delay=15s",
             ]
             return start_process(name, argv, logs, ready_url=f"{self.url(name)}/-/ready", url=self.url(name), port=port, timeout=timeout)
         raise ValueError(name)

@@ -66,7 +66,7 @@ def test_restarts_keep_rules_and_the_firing_watchdog(stack):
     urls = stack.urls
     poll_until(lambda: _rules(urls.prometheus).get("Watchdog", {}).get("state") == "firing", "Watchdog firing", 60)
     # Prometheus evaluates its first round before it has discovered Alertmanager, so the first
-    # Watchdog notification is dropped and re-sent after --rules.alert.resend-delay (1 min).
+    # Watchdog notification is dropped and re-sent after --rules.alert.resend-delay (15 s).
     delivered = poll_until(
         lambda: httpx.get(f"{urls.sink}/alerts", params={"alertname": "Watchdog"}, timeout=10).json()["count"],
         "Watchdog delivered to the receiver", 100,
