@@ -186,8 +186,12 @@ async def drive(
     t0 = time.monotonic()
     deadline = t0 + duration_s if duration_s is not None else float("inf")
 
+    # Counted here, when a request is launched: `stats.sent` only moves once the task runs,
+    # so a fast stream could launch one request too many before it catches up.
+    launched = 0
+
     def exhausted() -> bool:
-        return stop.is_set() or time.monotonic() >= deadline or (count is not None and stats.sent >= count)
+        return stop.is_set() or time.monotonic() >= deadline or (count is not None and launched >= count)
 
     async def release_after(req: Request) -> None:
         try:
@@ -196,6 +200,7 @@ async def drive(
             slots.release()
 
     async def run_stream(index: int, stream: LoadStream) -> None:
+        nonlocal launched
         gen = TrafficGenerator(docs, stream.mix, seed=None if seed is None else seed * 1000 + index)
         begin = t0 + stream.start_s
         end = begin + stream.duration_s if stream.duration_s is not None else float("inf")
@@ -213,6 +218,7 @@ async def drive(
             if exhausted():
                 slots.release()
                 return
+            launched += 1
             task = asyncio.create_task(release_after(gen.next()))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
