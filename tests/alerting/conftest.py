@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from demo_app.native.config import render_alertmanager, write_yaml
-from demo_app.procs import Proc, free_port, start_component, start_process
+from demo_app.procs import Proc, free_port, start_process
 
 SINK_ENV = {"OTEL_SDK_DISABLED": "true", "TELEMETRY_STRICT_LABELS": "true"}
 
@@ -43,18 +43,13 @@ def rule_alerts(repo_root: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def start_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Proc]]:
+def start_sink(launch: Callable[..., Proc]) -> Callable[..., Proc]:
     """Start an alert receiver process (`python -m demo_app.alert_sink`); all stop at the end."""
-    procs: list[Proc] = []
 
     def _start(**env: str) -> Proc:
-        proc = start_component("alert_sink", tmp_path_factory.mktemp("alert_sink"), env={**SINK_ENV, **env})
-        procs.append(proc)
-        return proc
+        return launch("alert_sink", {**SINK_ENV, **env})
 
-    yield _start
-    for proc in procs:
-        proc.stop()
+    return _start
 
 
 @pytest.fixture(scope="session")

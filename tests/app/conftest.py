@@ -7,7 +7,6 @@ stopped when the session ends.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -51,19 +50,13 @@ def sim(logs_dir: Path, sink: OtlpSink) -> Iterator[Proc]:
 
 
 @pytest.fixture(scope="session")
-def start_app(logs_dir: Path, sim: Proc) -> Iterator[Callable[..., Proc]]:
+def start_app(launch: Callable[..., Proc], logs_dir: Path, sim: Proc) -> Callable[..., Proc]:
     """Start another app process against the shared simulator; `env` adds to APP_ENV."""
-    procs: list[Proc] = []
 
     def _start(name: str, env: dict[str, str]) -> Proc:
-        full_env = {"LLM_BASE_URL": f"{sim.url}/v1", **APP_ENV, **FAST_EXPORT, **env}
-        proc = start_component("app", logs_dir / name, env=full_env)
-        procs.append(proc)
-        return proc
+        return launch("app", {"LLM_BASE_URL": f"{sim.url}/v1", **APP_ENV, **FAST_EXPORT, **env}, logs_dir / name)
 
-    yield _start
-    for proc in procs:
-        proc.stop()
+    return _start
 
 
 @pytest.fixture(scope="session")
@@ -111,19 +104,3 @@ def scrape() -> Callable[..., list]:
         return list(text_string_to_metric_families(text))
 
     return _scrape
-
-
-@pytest.fixture
-def json_log() -> Callable[[Proc], list[dict]]:
-    """Every stdout line of a process, parsed as JSON (fails on the first non-JSON line)."""
-
-    def _parse(proc: Proc) -> list[dict]:
-        events = []
-        for line in proc.log().splitlines():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                pytest.fail(f"{proc.name} wrote a non-JSON line: {line!r}")
-        return events
-
-    return _parse

@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from demo_app.procs import Proc, start_component
+from demo_app.procs import Proc
 from demo_app.telemetry.otlp_sink import OtlpSink
 
 SIM_ENV = {
@@ -34,19 +34,13 @@ def otlp_sink() -> Iterator[OtlpSink]:
 
 
 @pytest.fixture(scope="session")
-def start_sim(tmp_path_factory: pytest.TempPathFactory, otlp_sink: OtlpSink) -> Iterator[Callable[..., Proc]]:
+def start_sim(launch: Callable[..., Proc], otlp_sink: OtlpSink) -> Callable[..., Proc]:
     """Start an extra simulator process (same env plus overrides); all are stopped at the end."""
-    procs: list[Proc] = []
 
     def _start(**env: str) -> Proc:
-        full = {**SIM_ENV, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_sink.endpoint, **env}
-        proc = start_component("llm_sim", tmp_path_factory.mktemp("llm_sim"), env=full)
-        procs.append(proc)
-        return proc
+        return launch("llm_sim", {**SIM_ENV, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_sink.endpoint, **env})
 
-    yield _start
-    for proc in procs:
-        proc.stop()
+    return _start
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,19 +43,3 @@ def start_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable
     yield _start
     for proc in procs:
         proc.stop()
-
-
-@pytest.fixture
-def json_lines() -> Callable[[Proc], list[dict]]:
-    """Parse a process's log as JSON lines; fail on the first line that is not JSON."""
-
-    def _parse(proc: Proc) -> list[dict]:
-        events = []
-        for line in proc.log().splitlines():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                pytest.fail(f"{proc.name} wrote a non-JSON line: {line!r}")
-        return events
-
-    return _parse

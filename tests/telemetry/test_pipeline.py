@@ -35,7 +35,7 @@ def _metric_total(url: str, family: str, **labels: str) -> float:
 class TestWithCollector:
     """With an OTLP receiver up, every signal arrives correlated and masked."""
 
-    def test_logs_spans_and_masking(self, sink, start_service, json_lines) -> None:
+    def test_logs_spans_and_masking(self, sink, start_service, json_log) -> None:
         proc = start_service("svc", {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint})
         trace_id = _ask(proc.url, **{"X-Request-ID": "req-123"}).json()["trace_id"]
 
@@ -53,7 +53,7 @@ class TestWithCollector:
         assert "[REDACTED_API_KEY]" in child["attributes"]["raw.attribute"]
         assert "skipped" not in child["attributes"]
 
-        events = json_lines(proc)
+        events = json_log(proc)
         handling = next(e for e in events if e["event"] == "handling")
         assert (handling["trace_id"], handling["request_id"]) == (trace_id, "req-123")
         assert handling["span_id"] == server["span_id"]
@@ -127,10 +127,10 @@ class TestWithoutCollector:
             _ask(proc.url)
         assert _metric_total(proc.url, "llmapp_telemetry_dropped_total", signal="traces") > 0
 
-    def test_sdk_disabled_keeps_stdout_logs(self, sink, start_service, json_lines) -> None:
+    def test_sdk_disabled_keeps_stdout_logs(self, sink, start_service, json_log) -> None:
         proc = start_service("svc-off", {"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint})
         body = _ask(proc.url).json()
         assert body["trace_id"] == ""
-        handling = next(e for e in json_lines(proc) if e["event"] == "handling")
+        handling = next(e for e in json_log(proc) if e["event"] == "handling")
         assert handling["trace_id"] == "" and handling["request_id"]
         assert not [s for s in sink.spans() if s["service"] == "telemetry-under-test" and s["trace_id"] == ""]

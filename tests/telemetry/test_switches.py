@@ -19,23 +19,23 @@ def _ask(url: str) -> dict:
     return response.json()
 
 
-def test_traces_exporter_none_keeps_context_and_logs_but_exports_no_span(sink, start_service, json_lines) -> None:
+def test_traces_exporter_none_keeps_context_and_logs_but_exports_no_span(sink, start_service, json_log) -> None:
     proc = start_service("svc-no-traces", {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint, "OTEL_TRACES_EXPORTER": "none"})
     trace_id = _ask(proc.url)["trace_id"]
     assert trace_id, "spans are still made, so requests still carry a trace id"
     poll_until(lambda: sink.logs(trace_id), "OTLP log records of the request", 15)
     time.sleep(0.5)  # a few export rounds (100 ms apart here) in which spans would have arrived
     assert sink.spans(trace_id) == []
-    assert any(e.get("trace_id") == trace_id for e in json_lines(proc))
+    assert any(e.get("trace_id") == trace_id for e in json_log(proc))
 
 
-def test_logs_exporter_none_keeps_stdout_and_spans(sink, start_service, json_lines) -> None:
+def test_logs_exporter_none_keeps_stdout_and_spans(sink, start_service, json_log) -> None:
     proc = start_service("svc-no-logs", {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint, "OTEL_LOGS_EXPORTER": "none"})
     trace_id = _ask(proc.url)["trace_id"]
     poll_until(lambda: sink.spans(trace_id), "spans of the request", 15)
     time.sleep(0.5)  # a few export rounds (100 ms apart here) in which log records would have arrived
     assert sink.logs(trace_id) == []
-    assert any(e.get("trace_id") == trace_id and e["event"] == "handling" for e in json_lines(proc))
+    assert any(e.get("trace_id") == trace_id and e["event"] == "handling" for e in json_log(proc))
 
 
 def test_metrics_disabled_serves_an_empty_exposition(sink, start_service) -> None:
