@@ -16,7 +16,7 @@ STACK_URLS := --app-url http://app:8000 --sim-url http://llm-sim:8081 \
 	--prometheus-url http://prometheus:9090 --alertmanager-url http://alertmanager:9093 \
 	--sink-url http://alert-sink:8082
 
-.PHONY: help venv tools js test test-fast up down logs ps clean load native-up native-down native-status load-native bench dashboards contract-docs
+.PHONY: help venv tools js lint test test-fast up down logs ps clean load native-up native-down native-status load-native bench dashboards contract-docs
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -78,7 +78,11 @@ tools: ## Install Prometheus/promtool and Alertmanager/amtool (Debian/Ubuntu, ne
 js: ## Install Grafana's query grammars (LogQL/TraceQL parsers) used by the dashboard tests
 	@if [ -f $(QUERYCHECK)/package-lock.json ]; then npm ci --silent --no-audit --no-fund --prefix $(QUERYCHECK); fi
 
-test: venv tools js ## Run every test (installs what it needs first)
+lint: venv ## ruff over the tree, mypy over demo_app/ (settings in pyproject.toml)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: venv tools js lint ## Run every test, lint and types included (installs what it needs first)
 	$(PYTEST)
 
 test-fast: venv js ## Run the tests that need no live native stack
