@@ -1,6 +1,6 @@
 """An OTLP/HTTP receiver that accepts and discards everything, for measuring the sender alone.
 
-The demo's own sink (demo_app.telemetry.otlp_sink) decodes every protobuf into dicts so tests
+The demo's own sink (demo_app.native.otlp_sink) decodes every protobuf into dicts so tests
 can inspect spans; that costs CPU on the same cores as the app being measured. This one reads
 the body, answers 200 with an empty (valid) export response and counts what it got
 (GET /stats), so the overhead benchmark charges the app only for what the app does.

@@ -128,12 +128,12 @@ class NativeStack:
             env = {"LLM_BASE_URL": f"{self.url('llm-sim')}/v1", **self._otel_env("app")}
             return start_component("app", logs, port=port, env=self._env(name, env), timeout=timeout)
         if name == "otlp":
-            if importlib.util.find_spec("demo_app.telemetry.otlp_sink") is None:
+            if importlib.util.find_spec("demo_app.native.otlp_sink") is None:
                 # No receiver: the port stays closed and exporters count their drops.
                 return None
             return start_process(
                 "otlp",
-                [sys.executable, "-m", "demo_app.telemetry.otlp_sink"],
+                [sys.executable, "-m", "demo_app.native.otlp_sink"],
                 logs,
                 env={"HOST": "127.0.0.1", "PORT": str(port), **self.extra_env.get(name, {})},
                 ready_url=f"{self.url('otlp')}/healthz",
@@ -200,7 +200,7 @@ class NativeStack:
         (self.state_dir / PIDS_FILE).write_text(json.dumps(pids, indent=2, default=str) + "\n", encoding="utf-8")
         (self.state_dir / URLS_FILE).write_text(json.dumps(self.all_urls(), indent=2) + "\n", encoding="utf-8")
 
-    def __enter__(self) -> "NativeStack":
+    def __enter__(self) -> NativeStack:
         self.start()
         return self
 

@@ -77,7 +77,7 @@ def _dropped(app_url: str, metric_value) -> float:
 def test_otlp_receiver_outage_does_not_hurt_requests(start, drill):
     sim = start("llm_sim", env=drill.sim_env("0"))
     otlp_port = drill.free_port()
-    sink = start("telemetry.otlp_sink", port=otlp_port)
+    sink = start("native.otlp_sink", port=otlp_port)
     app = start("app", env=drill.app_env(sim, sink.url, TELEMETRY_STRICT_LABELS="false"))
     rss = psutil.Process(app.popen.pid)
 
@@ -106,7 +106,7 @@ def test_otlp_receiver_outage_does_not_hurt_requests(start, drill):
         dropped_after = _dropped(app.url, drill.metric_value)
 
         restarted_at = time.time_ns()
-        sink = start("telemetry.otlp_sink", port=otlp_port)
+        sink = start("native.otlp_sink", port=otlp_port)
         traffic.phase = "recovery"
         fresh = poll_until(
             lambda: [s for s in drill.spans_at(sink.url) if s["start_ns"] > restarted_at and s["name"] == "POST /v1/ask"],

@@ -18,7 +18,7 @@ REQUESTS = 4
 def test_example_app_emits_contract_metrics_and_spans(start, start_argv, drill):
     contract = load_contract()
     sim = start("llm_sim", env=drill.sim_env("0.02"))
-    sink = start("telemetry.otlp_sink")
+    sink = start("native.otlp_sink")
     port = drill.free_port()
     start_argv(
         "example",

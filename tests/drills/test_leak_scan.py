@@ -102,7 +102,7 @@ def _settled(fetch, description: str) -> list:
 @pytest.mark.parametrize("capture", ["false", "true"])
 def test_no_planted_secret_leaves_any_process(capture, start, drill):
     secret = _secrets(drill.PLANTED)
-    sink = start("telemetry.otlp_sink")
+    sink = start("native.otlp_sink")
     otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.url, "OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_BLRP_SCHEDULE_DELAY": "200",
             "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": capture, "LOG_LEVEL": "debug"}
     sim = start("llm_sim", env={**drill.sim_env("0"), **otel, "OTEL_SDK_DISABLED": "false"})

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from demo_app.procs import Proc
-from demo_app.telemetry.otlp_sink import OtlpSink
+from demo_app.native.otlp_sink import OtlpSink
 
 SIM_ENV = {
     "LLM_SIM_LATENCY_SCALE": "0.02",

@@ -5,7 +5,7 @@ Accepts what our exporters send (protobuf, optionally gzip; JSON too) on POST /v
 JSON: GET /spans, GET /logs (optional ?trace_id=), DELETE /data to clear, GET /healthz.
 Memory is bounded: only the newest `capacity` items of each signal are kept.
 
-Run it alone with `python -m demo_app.telemetry.otlp_sink` (HOST/PORT, default 127.0.0.1:4318),
+Run it alone with `python -m demo_app.native.otlp_sink` (HOST/PORT, default 127.0.0.1:4318),
 or in-process with `OtlpSink().start()`.
 """
 
@@ -124,7 +124,7 @@ class OtlpSink:
         """Base URL for OTEL_EXPORTER_OTLP_ENDPOINT."""
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "OtlpSink":
+    def start(self) -> OtlpSink:
         self._thread = threading.Thread(target=self._server.serve_forever, name="otlp-sink", daemon=True)
         self._thread.start()
         return self
@@ -133,7 +133,7 @@ class OtlpSink:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "OtlpSink":
+    def __enter__(self) -> OtlpSink:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -170,7 +170,7 @@ class OtlpSink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # one line per export would drown the test output
 
             def _reply(self, code: int, body: bytes, content_type: str = "application/json") -> None:
@@ -180,7 +180,7 @@ class OtlpSink:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+            def do_POST(self) -> None:
                 path = urlsplit(self.path).path
                 if path not in ("/v1/traces", "/v1/logs", "/v1/metrics"):
                     self._reply(404, b'{"error": "unknown path"}')
@@ -193,13 +193,13 @@ class OtlpSink:
                     elif encoding == "deflate":
                         body = zlib.decompress(body)
                     reply = sink._ingest(path, body, self.headers.get("Content-Type") or "")
-                except Exception as exc:  # noqa: BLE001 - a bad payload is the sender's problem
+                except Exception as exc:
                     self._reply(400, json.dumps({"error": str(exc)}).encode())
                     return
                 sink.requests += 1
                 self._reply(200, reply, "application/x-protobuf")
 
-            def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+            def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 trace_id = parse_qs(url.query).get("trace_id", [None])[0]
                 if url.path == "/healthz":
@@ -211,7 +211,7 @@ class OtlpSink:
                 else:
                     self._reply(404, b'{"error": "unknown path"}')
 
-            def do_DELETE(self) -> None:  # noqa: N802 - stdlib naming
+            def do_DELETE(self) -> None:
                 if urlsplit(self.path).path == "/data":
                     sink.clear()
                     self._reply(200, b'{"status": "cleared"}')
