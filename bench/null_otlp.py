@@ -25,7 +25,7 @@ _lock = threading.Lock()
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real collector would
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _reply(self, code: int, body: bytes, content_type: str) -> None:
@@ -35,7 +35,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         size = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(size)
         with _lock:
@@ -44,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
         # An empty ExportTraceServiceResponse / ExportLogsServiceResponse is zero bytes.
         self._reply(200, b"", "application/x-protobuf")
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         if self.path == "/healthz":
             self._reply(200, b'{"status": "ok"}', "application/json")
         elif self.path == "/stats":

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from demo_app.procs import Proc, start_component
 from demo_app.native.otlp_sink import OtlpSink
+from demo_app.procs import Proc, start_component
 
 FAST_EXPORT = {"OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_BLRP_SCHEDULE_DELAY": "100"}
 # Fast retries: the tests check that they happen, not how long they wait.

@@ -54,7 +54,7 @@ class Traffic:
 
             await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
 
-    def start(self) -> "Traffic":
+    def start(self) -> Traffic:
         self._thread.start()
         return self
 

@@ -9,8 +9,8 @@ import httpx
 import openai
 import pytest
 
-from demo_app.procs import Proc
 from demo_app.native.otlp_sink import OtlpSink
+from demo_app.procs import Proc
 
 SIM_ENV = {
     "LLM_SIM_LATENCY_SCALE": "0.02",

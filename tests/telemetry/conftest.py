@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from demo_app.procs import Proc, free_port, start_process
 from demo_app.native.otlp_sink import OtlpSink
+from demo_app.procs import Proc, free_port, start_process
 
 HERE = Path(__file__).parent
 FAST_EXPORT = {"OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_BLRP_SCHEDULE_DELAY": "100", "TELEMETRY_STRICT_LABELS": "true"}
