@@ -7,6 +7,10 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 PYTEST := $(VENV)/bin/pytest
 STAMP  := $(VENV)/.installed
+APP_LOCK  := requirements/app.txt
+TEST_LOCK := requirements/test.txt
+UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml requirements/build.in --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock" --quiet
 QUERYCHECK := tests/stack/querycheck
 COMPOSE ?= docker compose
 NATIVE_DIR ?= .native
@@ -16,7 +20,7 @@ STACK_URLS := --app-url http://app:8000 --sim-url http://llm-sim:8081 \
 	--prometheus-url http://prometheus:9090 --alertmanager-url http://alertmanager:9093 \
 	--sink-url http://alert-sink:8082
 
-.PHONY: help venv tools js lint test test-fast up down logs ps clean load native-up native-down native-status load-native bench dashboards contract-docs
+.PHONY: help venv lock tools js lint test test-fast up down logs ps clean load native-up native-down native-status load-native bench dashboards contract-docs
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,13 +68,20 @@ else
 endif
 
 # --- Tests and measurements -------------------------------------------------------------
-$(STAMP): pyproject.toml
+# Everything comes from the lock (exact versions with hashes); the package itself is then
+# installed without dependencies, so nothing is resolved on the day.
+$(STAMP): pyproject.toml $(TEST_LOCK)
 	@test -d $(VENV) || python3 -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet --require-hashes -r $(TEST_LOCK)
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-venv: $(STAMP) ## Create .venv and install the package with its test extras
+venv: $(STAMP) ## Create .venv and install the package with its test extras from the lock
+
+lock: venv ## Re-resolve requirements/*.txt after editing pyproject.toml (make lock UPGRADE=1 takes newer releases)
+	$(UV_COMPILE) --extra test $(if $(UPGRADE),--upgrade) -o $(TEST_LOCK)
+	$(UV_COMPILE) --constraint $(TEST_LOCK) -o $(APP_LOCK)
+	$(PIP) install --quiet --require-hashes -r $(TEST_LOCK)
 
 tools: ## Install Prometheus/promtool and Alertmanager/amtool (Debian/Ubuntu, needs root)
 	@bash scripts/install-tools.sh
