@@ -4,7 +4,7 @@ from demo_app.loadgen.catalogue import SCENARIOS, ExpectedAlert, Fault, Scenario
 from demo_app.loadgen.driver import LoadStream, Stats, drive
 from demo_app.loadgen.mix import DEFAULT_MIX, Mix, TrafficGenerator
 from demo_app.loadgen.runner import RunResult, run_scenario
-from demo_app.loadgen.stack import StackUrls
+from demo_app.stack_urls import StackUrls
 
 __all__ = [
     "SCENARIOS",

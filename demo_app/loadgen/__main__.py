@@ -22,7 +22,7 @@ from demo_app.loadgen.display import make_display
 from demo_app.loadgen.driver import LoadStream, Stats, drive
 from demo_app.loadgen.results import append_result
 from demo_app.loadgen.runner import format_summary, run_scenario
-from demo_app.loadgen.stack import StackUrls
+from demo_app.stack_urls import StackUrls
 
 
 def _install_stop(stop: asyncio.Event) -> None:

@@ -210,7 +210,7 @@ async def drive(
             if wait > 0:
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=wait)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             if exhausted() or time.monotonic() >= end:
                 return

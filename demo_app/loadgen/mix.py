@@ -54,7 +54,7 @@ class Mix:
                 raise ValueError(f"Mix.{name} needs at least one positive weight, got {dict(weights)}")
             object.__setattr__(self, name, _frozen(weights))
 
-    def replace(self, **overrides: Any) -> "Mix":
+    def replace(self, **overrides: Any) -> Mix:
         """A copy with some proportions changed (scenarios use this)."""
         return dataclasses.replace(self, **overrides)
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from demo_app.loadgen.catalogue import Fault
-from demo_app.loadgen.stack import StackUrls
+from demo_app.stack_urls import StackUrls
 
 __all__ = ["StackClient", "rfc3339", "parse_rfc3339", "READY_PATHS"]
 
@@ -44,7 +44,7 @@ class StackClient:
         self.urls = urls
         self._http = httpx.AsyncClient(timeout=timeout)
 
-    async def __aenter__(self) -> "StackClient":
+    async def __aenter__(self) -> StackClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -21,7 +21,7 @@ from demo_app.loadgen.display import Display, PlainDisplay, Snapshot
 from demo_app.loadgen.driver import LoadStream, Stats, drive
 from demo_app.loadgen.observe import StackClient, parse_rfc3339, rfc3339
 from demo_app.loadgen.results import machine_info
-from demo_app.loadgen.stack import StackUrls
+from demo_app.stack_urls import StackUrls
 
 __all__ = ["AlertTimeline", "RunResult", "run_scenario", "alert_key", "format_summary", "PROGRESS_QUERIES"]
 

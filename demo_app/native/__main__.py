@@ -39,7 +39,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     stack = NativeStack(state_dir, latency_scale=args.latency_scale, seed=args.seed, ports=_ports(args.port))
     try:
         stack.start()
-    except Exception as exc:  # noqa: BLE001 - the message (with the log tail) is what the user needs
+    except Exception as exc:
         print(f"native stack did not start: {exc}", file=sys.stderr)
         return 1
     rw = stack.rewrites["prometheus"]

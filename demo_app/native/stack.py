@@ -23,9 +23,9 @@ from pathlib import Path
 
 import httpx
 
-from demo_app.loadgen.stack import URLS_FILE, StackUrls
 from demo_app.native.config import Rewrite, render_alertmanager, render_prometheus, write_yaml
 from demo_app.procs import Proc, find_tool, free_port, start_component, start_process
+from demo_app.stack_urls import URLS_FILE, StackUrls
 
 __all__ = ["NativeStack", "COMPONENTS", "REPO_ROOT", "PIDS_FILE", "read_state", "stop_from_state", "status_from_state"]
 

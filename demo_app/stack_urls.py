@@ -1,4 +1,8 @@
-"""Where the stack's parts answer: five base URLs, from flags or from a native stack's urls.json."""
+"""Where the stack's parts answer: the urls.json a native stack writes and the load generator reads.
+
+A neutral module: `demo_app.native` writes this format and `demo_app.loadgen` reads it, so
+neither imports the other.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ class StackUrls:
             object.__setattr__(self, f.name, value.rstrip("/"))
 
     @classmethod
-    def from_state_dir(cls, state_dir: Path) -> "StackUrls":
+    def from_state_dir(cls, state_dir: Path) -> StackUrls:
         """Read `<state_dir>/urls.json`; extra keys (grafana, otlp...) are ignored."""
         path = Path(state_dir) / URLS_FILE
         try:
