@@ -14,6 +14,9 @@ UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml requirements/build.in --u
 QUERYCHECK := tests/stack/querycheck
 COMPOSE ?= docker compose
 NATIVE_DIR ?= .native
+# First line of every Docker target: one line saying what is missing (Docker, Compose v2, a
+# running engine) and pointing to native mode, instead of a docker error.
+NEED_DOCKER = @COMPOSE="$(COMPOSE)" bash scripts/need-docker.sh $@
 
 # The load scenario runner talks to the stack over these URLs (compose service names).
 STACK_URLS := --app-url http://app:8000 --sim-url http://llm-sim:8081 \
@@ -27,26 +30,32 @@ help: ## List the targets
 
 # --- The stack (Docker) -------------------------------------------------------------
 up: ## Build and start the whole stack, wait until healthy, print the URLs
-	@bash scripts/up.sh
+	@COMPOSE="$(COMPOSE)" bash scripts/up.sh
 
 down: ## Stop the stack (data volumes are kept)
+	$(NEED_DOCKER)
 	$(COMPOSE) down
 
 logs: ## Follow the logs of every service (make logs S=app for one)
+	$(NEED_DOCKER)
 	$(COMPOSE) logs -f --tail=100 $(S)
 
 ps: ## Show the services and their health
+	$(NEED_DOCKER)
 	$(COMPOSE) ps
 
 clean: ## Stop the stack and delete its data volumes (asks first)
+	$(NEED_DOCKER)
 	@read -r -p "Delete all stack data (Prometheus, Loki, Tempo, Grafana volumes)? [y/N] " ans; \
 	if [ "$$ans" = "y" ] || [ "$$ans" = "Y" ]; then $(COMPOSE) down -v; else echo "kept"; fi
 
 load: ## List the alert scenarios, or run one: make load SCENARIO=error-spike
 ifeq ($(strip $(SCENARIO)),)
 	@if [ -x $(PY) ]; then $(PY) -m demo_app.loadgen scenarios; \
-	else $(COMPOSE) run --rm --no-deps traffic python -m demo_app.loadgen scenarios; fi
+	else COMPOSE="$(COMPOSE)" bash scripts/need-docker.sh $@ && \
+	$(COMPOSE) run --rm --no-deps traffic python -m demo_app.loadgen scenarios; fi
 else
+	$(NEED_DOCKER)
 	$(COMPOSE) run --rm traffic python -m demo_app.loadgen run $(SCENARIO) $(STACK_URLS) $(ARGS)
 endif
 

@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 COMPOSE=${COMPOSE:-docker compose}
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-300}
 
+# No Docker, no Compose v2 or no engine: one line saying which, and the native-mode commands.
+COMPOSE="$COMPOSE" bash scripts/need-docker.sh up || exit 1
+
 # Read the published ports from .env (the same file compose reads).
 env_value() {
   local value
