@@ -71,7 +71,7 @@ def _bodies() -> list[dict[str, Any]]:
         from demo_app.loadgen.corpus import load_corpus
 
         questions = [q for d in load_corpus() for q in d.questions][:40] or list(_FALLBACK_QUESTIONS)
-    except Exception:  # noqa: BLE001 - the corpus is a nicety here, not a requirement
+    except Exception:
         questions = list(_FALLBACK_QUESTIONS)
     return [{"question": q, "user_tier": "enterprise", "feature": "qa", "stream": False} for q in questions]
 
@@ -170,7 +170,7 @@ def measure(
     cpu = {arm: statistics.median(v) for arm, v in cpu_ms.items()}
     per_arm: dict[str, Any] = {}
     for arm in arms:
-        ratios = [a.throughput / off.throughput for a, off in zip(throughput[arm], throughput["off"])]
+        ratios = [a.throughput / off.throughput for a, off in zip(throughput[arm], throughput["off"], strict=True)]
         per_arm[arm] = {
             "description": ARMS[arm][0],
             "environment": ARMS[arm][1],

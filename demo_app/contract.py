@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -152,7 +152,7 @@ def _parse(raw: dict) -> Contract:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_contract(path: Path = CONTRACT_PATH) -> Contract:
     """Read and validate the contract; cached, the file does not change at run time."""
     with open(path, encoding="utf-8") as fh:

@@ -50,7 +50,7 @@ def poll_until(fn: Callable[[], T | None], description: str, timeout: float, int
             result = fn()
             if result:
                 return result
-        except Exception as exc:  # noqa: BLE001 - anything means "not ready yet"
+        except Exception as exc:
             last_error = exc
         if time.monotonic() >= deadline:
             detail = f" (last error: {last_error!r})" if last_error else ""
@@ -104,7 +104,7 @@ class Proc:
             os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(5)
 
-    def __enter__(self) -> "Proc":
+    def __enter__(self) -> Proc:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -229,8 +229,9 @@ async def agent(body: AgentRequest, request: Request) -> AgentResponse:
         answer=answer,
         steps=run.steps,
         max_steps=body.max_steps,
+        # run() returns "ok" or "step_limit" (LLM errors raise); pydantic checks it at run time.
         outcome=outcome,  # type: ignore[arg-type]
-        tool_calls=[ToolCallOut(**c) for c in run.tool_calls],  # type: ignore[arg-type]
+        tool_calls=[ToolCallOut.model_validate(c) for c in run.tool_calls],
         usage=Usage(input_tokens=run.input_tokens, output_tokens=run.output_tokens),
         cost_usd=round(run.cost_usd, 8),
         request_id=_request_id(request),

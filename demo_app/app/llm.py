@@ -21,9 +21,10 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import openai
+from openai.types.chat import ChatCompletionMessageFunctionToolCall, ChatCompletionMessageParam
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from demo_app.app.pricing import PriceTable
@@ -186,8 +187,8 @@ class LLMClient:
                 result.fallback_used = index > 0
                 return result
         assert last is not None  # the loops ran at least once and every attempt failed
-        exc, reason = last
-        raise self._error(reason, exc, failed - 1, chain) from exc
+        last_exc, reason = last
+        raise self._error(reason, last_exc, failed - 1, chain) from last_exc
 
     def _error(self, kind: str, exc: BaseException, retries: int, models: list[str]) -> LLMError:
         return LLMError(
@@ -293,12 +294,12 @@ class LLMClient:
 
     async def _call(self, messages: Sequence[dict[str, Any]], model: str, tools: Sequence[dict[str, Any]] | None) -> ChatResult:
         kwargs: dict[str, Any] = {"tools": list(tools)} if tools else {}
-        response = await self._client.chat.completions.create(model=model, messages=list(messages), **kwargs)
+        response = await self._client.chat.completions.create(model=model, messages=_sdk_messages(messages), **kwargs)
         choice = response.choices[0]
         calls = [
             ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "{}")
             for c in (choice.message.tool_calls or [])
-            if getattr(c, "function", None) is not None
+            if isinstance(c, ChatCompletionMessageFunctionToolCall)  # custom (non-function) tool calls are not ours
         ]
         usage = response.usage
         return ChatResult(
@@ -323,7 +324,7 @@ class LLMClient:
         """Stream the answer, timing the first chunk; usage comes in the extra last chunk."""
         kwargs: dict[str, Any] = {"tools": list(tools)} if tools else {}
         stream = await self._client.chat.completions.create(
-            model=model, messages=list(messages), stream=True, stream_options={"include_usage": True}, **kwargs
+            model=model, messages=_sdk_messages(messages), stream=True, stream_options={"include_usage": True}, **kwargs
         )
         text: list[str] = []
         calls: dict[int, dict[str, str]] = {}
@@ -359,3 +360,9 @@ class LLMClient:
             output_tokens=output_tokens,
             cost_usd=0.0,
         )
+
+
+def _sdk_messages(messages: Sequence[dict[str, Any]]) -> list[ChatCompletionMessageParam]:
+    """Our messages are plain dicts of the chat-completions shape (role, content, tool calls);
+    the SDK's TypedDicts describe the same JSON, so this is a cast for the type checker only."""
+    return cast("list[ChatCompletionMessageParam]", list(messages))

@@ -33,19 +33,18 @@ FEATURES: tuple[str, ...] = ("qa", "summarize", "support")
 # A short list on purpose: BM25's IDF already down-weights common words. We only drop words
 # that carry no topic at all, including the question words users type ("how do I ...").
 STOPWORDS: frozenset[str] = frozenset(
-    """
-    a about above after again all also am an and any are as at be because been before being
-    below between both but by can could did do does doing done down during each either else
-    etc every few for from further get gets got had has have having he her here hers him his
-    how i if in into is it its itself just let lets like may me might more most much must my
-    myself no nor not now of off on once one only or other our ours out over own per please
-    same shall she should so some such than that the their theirs them then there these they
-    this those through to too under until up upon us use used using very via want was way we
-    were what when where whether which while who whom whose why will with within without would
-    yes yet you your yours yourself
-    aren't can't couldn't didn't doesn't don't hasn't haven't i'd i'll i'm i've isn't it's
-    let's shouldn't that's there's wasn't weren't what's won't wouldn't you're you've
-    """.split()
+    [
+        "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being",
+        "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "done", "down", "during", "each", "either", "else", "etc",
+        "every", "few", "for", "from", "further", "get", "gets", "got", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i",
+        "if", "in", "into", "is", "it", "its", "itself", "just", "let", "lets", "like", "may", "me", "might", "more", "most", "much", "must", "my", "myself",
+        "no", "nor", "not", "now", "of", "off", "on", "once", "one", "only", "or", "other", "our", "ours", "out", "over", "own", "per", "please", "same",
+        "shall", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those",
+        "through", "to", "too", "under", "until", "up", "upon", "us", "use", "used", "using", "very", "via", "want", "was", "way", "we", "were", "what",
+        "when", "where", "whether", "which", "while", "who", "whom", "whose", "why", "will", "with", "within", "without", "would", "yes", "yet", "you",
+        "your", "yours", "yourself", "aren't", "can't", "couldn't", "didn't", "doesn't", "don't", "hasn't", "haven't", "i'd", "i'll", "i'm", "i've", "isn't",
+        "it's", "let's", "shouldn't", "that's", "there's", "wasn't", "weren't", "what's", "won't", "wouldn't", "you're", "you've"
+    ]
 )
 
 # Numbers are kept whole ("1,000" -> "1000", "2.5" stays) because answers are checked on them;
@@ -183,10 +182,10 @@ class Retriever:
         scores = self._index.get_scores(token_ids)
         k = min(k, len(self._documents))
         # argpartition + sort of k items: O(n) for any corpus size, deterministic order on ties.
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = sorted(top.tolist(), key=lambda i: (-float(scores[i]), i))
+        candidates = np.argpartition(-scores, k - 1)[:k]
+        ranked = sorted(candidates.tolist(), key=lambda i: (-float(scores[i]), i))
         hits: list[Hit] = []
-        for i in top:
+        for i in ranked:
             score = float(scores[i])
             if score <= min_score or score <= 0.0:
                 break
@@ -229,10 +228,7 @@ def build_messages(question: str, hits: Sequence[Hit], feature: str) -> list[dic
         raise ValueError(
             f"unknown feature {feature!r}; expected one of {', '.join(FEATURES)}"
         ) from None
-    if hits:
-        context = "\n".join(f"[{hit.doc_id}] {hit.text}" for hit in hits)
-    else:
-        context = "(no matching documents)"
+    context = "\n".join(f"[{hit.doc_id}] {hit.text}" for hit in hits) if hits else "(no matching documents)"
     return [
         {"role": "system", "content": f"{instructions}\n\nContext:\n{context}"},
         {"role": "user", "content": question},

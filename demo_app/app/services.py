@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from demo_app.app.agents import AgentRunner
@@ -29,7 +30,7 @@ class Services:
     agents: AgentRunner
 
     @classmethod
-    def build(cls, settings: AppSettings, tiers: TierLimitSettings, tel: Telemetry) -> "Services":
+    def build(cls, settings: AppSettings, tiers: TierLimitSettings, tel: Telemetry) -> Services:
         retriever = InstrumentedRetriever(Retriever.from_corpus(), tel, k=settings.rag_top_k)
         limiter = TierRateLimiter({tier: TierLimit(*tiers.for_tier(tier)) for tier in TIERS})
         llm = LLMClient(settings, tel, PriceTable.load())
@@ -51,7 +52,7 @@ def _create_counter_series(tel: Telemetry) -> None:
                 tel.metric("llmapp_cost_usd_total").labels(gen_ai_request_model=model, feature=feature, user_tier=tier)
         for reason in reasons:
             tel.metric("llmapp_llm_retries_total").labels(gen_ai_request_model=model, reason=reason)
-    for primary, cheaper in zip(MODELS, MODELS[1:]):
+    for primary, cheaper in itertools.pairwise(MODELS):
         tel.metric("llmapp_llm_fallbacks_total").labels(gen_ai_request_model=primary, fallback_model=cheaper)
     for source in ("app", "provider"):
         for tier in TIERS:

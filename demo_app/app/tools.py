@@ -46,7 +46,8 @@ def _evaluate(node: ast.AST) -> float:
     """Walk the parsed expression, allowing numbers and arithmetic operators only (no eval)."""
     if isinstance(node, ast.Expression):
         return _evaluate(node.body)
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+    # bool is an int subclass: True/False are refused like any other name.
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
         return node.value
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_evaluate(node.operand))
@@ -67,7 +68,8 @@ def _evaluate(node: ast.AST) -> float:
 
 def calculate(expression: str) -> str:
     """Evaluate an arithmetic expression such as "(120 - 20) * 0.15"; the result as text."""
-    text = expression.strip().replace("×", "*").replace("÷", "/").replace("^", "**")
+    # The typographic signs people paste from documents are accepted on purpose.
+    text = expression.strip().replace("×", "*").replace("÷", "/").replace("^", "**")  # noqa: RUF001
     if not text or len(text) > _MAX_EXPRESSION_CHARS:
         raise ToolError(f"expression must be 1..{_MAX_EXPRESSION_CHARS} characters")
     try:

@@ -22,7 +22,7 @@ def test_secrets_never_reach_logs_spans_or_metrics(app, sim, post, sink) -> None
     trace_ids = [r.json()["trace_id"] for r in (ask, streamed, agent)]
     for trace_id in trace_ids:
         poll_until(
-            lambda: any(s["service"] == "demo-app" and s["kind"] == "SERVER" for s in sink.spans(trace_id)),
+            lambda trace_id=trace_id: any(s["service"] == "demo-app" and s["kind"] == "SERVER" for s in sink.spans(trace_id)),
             f"the server span of {trace_id}",
             20,
         )
