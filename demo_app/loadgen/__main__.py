@@ -51,7 +51,10 @@ async def _traffic(args: argparse.Namespace) -> Stats:
     stats = Stats()
     docs = load_corpus()
     task = asyncio.create_task(
-        drive(args.app_url, [LoadStream(rate=args.rate)], docs, duration_s=args.duration, count=args.count, seed=args.seed, stats=stats, stop=stop, concurrency=args.concurrency)
+        drive(
+            args.app_url, [LoadStream(rate=args.rate)], docs,
+            duration_s=args.duration, count=args.count, seed=args.seed, stats=stats, stop=stop, concurrency=args.concurrency,
+        )
     )
     started = time.monotonic()
     while not task.done():

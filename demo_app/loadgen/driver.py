@@ -9,6 +9,7 @@ stop event, and waits for (or cancels) what is still in flight before it returns
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import Counter, deque
@@ -123,17 +124,13 @@ async def _send(client: httpx.AsyncClient, req: Request, stats: Stats, timeout: 
                 # Server-sent events: read to the end (that is when the user has the answer).
                 async for line in resp.aiter_lines():
                     if line.startswith("data:"):
-                        try:
+                        with contextlib.suppress(ValueError):
                             found_trace |= _harvest(stats, json.loads(line[5:].strip()))
-                        except ValueError:
-                            pass
             else:
                 body = await resp.aread()
                 if resp.is_success:
-                    try:
+                    with contextlib.suppress(ValueError):
                         found_trace = _harvest(stats, json.loads(body))
-                    except ValueError:
-                        pass
             if resp.is_success and not found_trace:
                 # No trace id in the body (some streams): fall back to the response headers.
                 trace_id = _trace_from_headers(resp.headers)
@@ -208,10 +205,8 @@ async def drive(
         while True:
             wait = next_at - time.monotonic()
             if wait > 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=wait)
-                except TimeoutError:
-                    pass
             if exhausted() or time.monotonic() >= end:
                 return
             await slots.acquire()

@@ -103,8 +103,8 @@ class TrafficGenerator:
         # agent_share is a fraction of all requests, so scale it to the valid ones left.
         if rng.random() < mix.agent_share / (1.0 - mix.invalid_share):
             lo, hi = mix.max_steps
-            body = {"task": agent_task(self._docs, rng), "user_tier": tier, "max_steps": rng.randint(lo, hi)}
-            return Request(kind="agent", path="/v1/agent", body=body, tier=tier, feature="agent")
+            task = {"task": agent_task(self._docs, rng), "user_tier": tier, "max_steps": rng.randint(lo, hi)}
+            return Request(kind="agent", path="/v1/agent", body=task, tier=tier, feature="agent")
         feature = _pick(rng, mix.features)
         off_topic = rng.random() < mix.off_topic_share
         question = rng.choice(OFF_TOPIC_QUESTIONS) if off_topic else paraphrase(rng.choice(self._questions), rng)

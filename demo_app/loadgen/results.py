@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -19,14 +20,10 @@ def machine_info(**extra: Any) -> dict[str, Any]:
         "platform": platform.platform(),
         "python": sys.version.split()[0],
     }
-    try:
+    with contextlib.suppress(OSError):
         info["os"] = platform.freedesktop_os_release().get("PRETTY_NAME", "")
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         info["loadavg_1m"] = round(os.getloadavg()[0], 2)
-    except OSError:
-        pass
     info.update({k: v for k, v in extra.items() if v is not None})
     return info
 

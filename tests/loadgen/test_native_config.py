@@ -79,8 +79,8 @@ def test_alertmanager_keeps_routes_and_inhibitions_and_moves_only_webhooks(am):
     assert rendered["route"] == original["route"]
     assert rendered.get("inhibit_rules") == original.get("inhibit_rules")
     assert [r["name"] for r in rendered["receivers"]] == [r["name"] for r in original["receivers"]]
-    for before, after in zip(original["receivers"], rendered["receivers"]):
-        for hook_before, hook_after in zip(before.get("webhook_configs", []), after.get("webhook_configs", [])):
+    for before, after in zip(original["receivers"], rendered["receivers"], strict=True):
+        for hook_before, hook_after in zip(before.get("webhook_configs", []), after.get("webhook_configs", []), strict=True):
             assert {k: v for k, v in hook_after.items() if k != "url"} == {k: v for k, v in hook_before.items() if k != "url"}
             assert hook_after["url"].startswith(f"http://{ADDRESSES['alert-sink']}/")
     assert rewrite.urls

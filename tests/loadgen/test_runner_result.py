@@ -14,7 +14,7 @@ from demo_app.loadgen.runner import AlertTimeline, RunResult, alert_key, format_
 
 def result(name: str, delivered: list[float | None], **kw) -> RunResult:
     scenario = get_scenario(name)
-    timelines = [AlertTimeline(a, pending_s=1.0, firing_s=2.0, delivered_s=d) for a, d in zip(scenario.expected, delivered)]
+    timelines = [AlertTimeline(a, pending_s=1.0, firing_s=2.0, delivered_s=d) for a, d in zip(scenario.expected, delivered, strict=True)]
     return RunResult(scenario=scenario, budget_s=scenario.budget_s, started_at="2026-01-01T00:00:00.000Z", timelines=timelines, stats=Stats(), **kw)
 
 

@@ -1,0 +1,51 @@
+"""Staging a scenario's faults: a ready stack with no leftovers, faults injected with a TTL and always removed."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from demo_app.loadgen.catalogue import Fault
+from demo_app.loadgen.display import Display
+from demo_app.loadgen.observe import StackClient
+
+__all__ = ["StagedFaults", "prepare_stack", "fault_ttl_s"]
+
+TTL_MARGIN_S = 60.0  # how long an injected fault outlives the run if this process dies
+
+
+def fault_ttl_s(run_for_s: float) -> float:
+    """The TTL outlives the run by a margin only: if this process dies, the fault still goes."""
+    return run_for_s + TTL_MARGIN_S
+
+
+async def prepare_stack(client: StackClient) -> None:
+    """Fail unless every part answers; remove faults a killed run may have left (until their TTL)."""
+    missing = await client.not_ready()
+    if missing:
+        raise RuntimeError(f"stack not ready: {', '.join(missing)} (checked {client.urls.as_dict()})")
+    await client.clear_faults()  # a fault left by a killed run (until its TTL) would skew this one
+
+
+class StagedFaults:
+    """The scenario's faults in the simulator: `inject()` them, then `remove()` them in a `finally`."""
+
+    def __init__(self, client: StackClient, faults: Sequence[Fault], ttl_s: float, display: Display) -> None:
+        self._client, self._faults, self._ttl_s, self._display = client, faults, ttl_s, display
+        self._ids: list[str] = []
+        self.bodies: list[dict[str, Any]] = []  # what was injected, for the result record
+
+    async def inject(self) -> None:
+        for fault in self._faults:
+            self._ids.append(await self._client.inject(fault, self._ttl_s))
+            self.bodies.append(fault.body(self._ttl_s))
+            self._display.event(f"injected {fault.body(self._ttl_s)}")
+
+    async def remove(self) -> float:
+        """Remove what was injected (errors ignored: each also expires by its TTL); returns when (epoch s)."""
+        for fault_id in self._ids:
+            with contextlib.suppress(Exception):
+                await self._client.remove_fault(fault_id)
+        return time.time()
