@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,7 @@ _HTTP_METRIC = "http_server_request_duration_seconds"
 _UNTRACED_URLS = "/metrics,/healthz"
 
 _lock = threading.Lock()
-_instances: dict[str, "Telemetry"] = {}
+_instances: dict[str, Telemetry] = {}
 
 
 @dataclass
@@ -111,7 +112,7 @@ class Telemetry:
                 exclude_spans=["receive", "send"],
             )
 
-    def _count_dropped(self, signal: str):  # type: ignore[no-untyped-def]
+    def _count_dropped(self, signal: str) -> Callable[[int], None] | None:
         counter = self._instruments.get(_DROPPED_METRIC)
         if counter is None:
             return None
@@ -131,22 +132,6 @@ class Telemetry:
 
 def _sdk_disabled() -> bool:
     return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
-
-
-class _HashOnceResource(Resource):
-    """A Resource that computes its hash once.
-
-    The OTLP encoders group spans and log records by resource, hashing it once per item, and
-    the SDK's hash re-serialises every attribute to JSON each time. A Resource is immutable,
-    so the first hash is the hash for good.
-    """
-
-    def __init__(self, resource: Resource) -> None:
-        super().__init__(resource.attributes, resource.schema_url)
-        self._hash = super().__hash__()
-
-    def __hash__(self) -> int:
-        return self._hash
 
 
 def _instrument_http_clients(provider: TracerProvider) -> None:
@@ -189,7 +174,7 @@ def setup_telemetry(
         )
         if not _sdk_disabled():
             # Resource.create adds OTEL_RESOURCE_ATTRIBUTES and the SDK's own attributes.
-            resource = _HashOnceResource(Resource.create({"service.name": name, "service.namespace": "llm-obs-stack"}))
+            resource = Resource.create({"service.name": name, "service.namespace": "llm-obs-stack"})
             timeout = settings.telemetry_export_timeout_s
             # OTEL_TRACES_EXPORTER=none: spans are still made, so trace context still travels
             # to the simulator and into log lines; they just go nowhere (as in the SDK's own

@@ -11,19 +11,27 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
 import structlog
 from opentelemetry import context as otel_context
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.resources import Resource
+from structlog.typing import Processor
 
 from demo_app.telemetry.masking import mask
-from demo_app.telemetry.tracing import EXPORT_BATCH_SIZE, batch_size_from_env, current_ids, export_timeout_from_env, queue_is_full
+from demo_app.telemetry.tracing import (
+    EXPORT_BATCH_SIZE,
+    DropCountingMeterProvider,
+    batch_size_from_env,
+    current_ids,
+    export_timeout_from_env,
+    sdk_processor_metrics,
+)
 
 __all__ = ["configure_logging", "build_logger_provider", "get_logger"]
 
@@ -44,6 +52,8 @@ _SEVERITY = {
 # Loggers whose records stay on stdout only: the OTel SDK complaining that export failed
 # must not feed the very exporter that is failing.
 _LOCAL_ONLY_PREFIXES = ("opentelemetry", "urllib3")
+# Name of the root logger's stdout handler, so that configuring again replaces it.
+_HANDLER_NAME = "demo_app.telemetry.stdout"
 
 
 def _add_service(service: str) -> Callable[[Any, str, EventDict], EventDict]:
@@ -122,10 +132,10 @@ class _CountingLogExporter(LogRecordExporter):
         self._inner = inner
         self._on_drop = on_drop
 
-    def export(self, batch):  # type: ignore[no-untyped-def]
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         try:
             result = self._inner.export(batch)
-        except Exception:  # noqa: BLE001 - an exporter bug must not kill the export thread
+        except Exception:  # an exporter bug must not kill the export thread
             result = LogRecordExportResult.FAILURE
         if result is not LogRecordExportResult.SUCCESS and self._on_drop:
             self._on_drop(len(batch))
@@ -138,46 +148,32 @@ class _CountingLogExporter(LogRecordExporter):
         return self._inner.force_flush(timeout_millis)
 
 
-class _CountingBatchLogRecordProcessor(BatchLogRecordProcessor):
-    """A BatchLogRecordProcessor that reports records dropped because its queue is full."""
-
-    def __init__(self, exporter: LogRecordExporter, on_drop: DropCallback | None) -> None:
-        # Queue size and delay from OTEL_BLRP_* (queue bounded by default: 2048); batch size as for spans.
-        super().__init__(exporter, max_export_batch_size=batch_size_from_env("BLRP", EXPORT_BATCH_SIZE))
-        self._on_drop = on_drop
-
-    def on_emit(self, log_record):  # type: ignore[no-untyped-def]
-        if self._on_drop and queue_is_full(self):
-            self._on_drop(1)
-        super().on_emit(log_record)
+def _batch_log_processor(exporter: LogRecordExporter, on_drop: DropCallback | None) -> BatchLogRecordProcessor:
+    # Queue size and delay from OTEL_BLRP_* (queue bounded by default: 2048); batch size as for spans.
+    batch_size = batch_size_from_env("BLRP", EXPORT_BATCH_SIZE)
+    if on_drop is None:
+        return BatchLogRecordProcessor(exporter, max_export_batch_size=batch_size)
+    # Records dropped because the queue is full reach on_drop through the SDK's own count.
+    with sdk_processor_metrics():
+        return BatchLogRecordProcessor(exporter, max_export_batch_size=batch_size, meter_provider=DropCountingMeterProvider(on_drop))
 
 
 def build_logger_provider(resource: Resource, timeout_s: float, on_drop: DropCallback | None) -> LoggerProvider:
     """A LoggerProvider exporting over OTLP/HTTP through a bounded batch queue."""
     provider = LoggerProvider(resource=resource)
     exporter = OTLPLogExporter(timeout=export_timeout_from_env("logs", timeout_s))
-    provider.add_log_record_processor(_CountingBatchLogRecordProcessor(_CountingLogExporter(exporter, on_drop), on_drop))
+    provider.add_log_record_processor(_batch_log_processor(_CountingLogExporter(exporter, on_drop), on_drop))
     return provider
 
 
-class _StdlibBridge(logging.Handler):
-    """Routes standard-library log records into the structlog chain (one format for all)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            logger = structlog.get_logger().bind(logger=record.name)
-            method = getattr(logger, record.levelname.lower(), logger.info)
-            if record.exc_info:
-                method(record.getMessage(), exc_info=record.exc_info)
-            else:
-                method(record.getMessage())
-        except Exception:  # noqa: BLE001 - logging must never raise into the caller
-            self.handleError(record)
-
-
 def configure_logging(service: str, level: str, logger_provider: LoggerProvider | None) -> None:
-    """Configure structlog and the stdlib root logger for this process (idempotent)."""
-    processors: list[Any] = [
+    """Configure structlog and the stdlib root logger for this process (idempotent).
+
+    structlog calls run the chain and write to stdout themselves (no trip through `logging`);
+    records of the standard library's loggers reach the same chain through structlog's
+    `ProcessorFormatter` on a stdout handler of the root logger, so both give the same lines.
+    """
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
@@ -186,21 +182,30 @@ def configure_logging(service: str, level: str, logger_provider: LoggerProvider 
         structlog.processors.format_exc_info,
         _mask_event,
     ]
-    if logger_provider is not None:
-        processors.append(_ShipToOtlp(logger_provider))
-    processors += [_order_fields, structlog.processors.JSONRenderer()]
+    tail: list[Processor] = [_ShipToOtlp(logger_provider)] if logger_provider is not None else []
+    tail += [_order_fields, structlog.processors.JSONRenderer()]
     numeric_level = logging.getLevelName(level.upper())
     structlog.configure(
-        processors=processors,
+        processors=shared + tail,
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
         cache_logger_on_first_use=False,
     )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        # add_logger_name: the record's logger name as `logger`, as in every earlier line.
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        # remove_processors_meta first: the record itself must not become an OTLP attribute.
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(formatter)
+    # Loggers that set a lower level of their own still stop here, as structlog's do.
+    handler.setLevel(numeric_level)
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if isinstance(handler, _StdlibBridge):
-            root.removeHandler(handler)
-    root.addHandler(_StdlibBridge())
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
     root.setLevel(numeric_level)
     logging.captureWarnings(True)  # warnings.warn(...) becomes a JSON line too, not raw stderr
     # Per-request lines come from our middleware; uvicorn's access log would duplicate them

@@ -1,11 +1,11 @@
 """Prometheus instruments built from the telemetry contract, with label checks and exemplars.
 
 Each contract metric becomes a prometheus_client Counter, Gauge or Histogram in a registry of
-its own (not the global one, so tests can build several and nothing else sneaks in). The
-instruments are thin subclasses that:
-  - check every label value against the contract when a child is created (`.labels(...)`);
+its own (not the global one, so tests can build several and nothing else sneaks in), wrapped
+in a `ContractMetric` that, through prometheus_client's public API only:
+  - checks every label value against the contract when a child is asked for (`.labels(...)`);
     a value outside the contract is a bug that would otherwise mint unbounded series;
-  - attach the current trace as an exemplar to histogram observations when the contract
+  - attaches the current trace as an exemplar to histogram observations when the contract
     says `exemplars: true` and a sampled span is current (OpenMetrics carries exemplars,
     Prometheus stores them with `--enable-feature=exemplar-storage`, Grafana links them to
     Tempo).
@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, cast
 
 import prometheus_client
 from opentelemetry import trace
@@ -29,6 +29,7 @@ from prometheus_client.exposition import choose_encoder
 from demo_app.contract import Contract, Label, Metric
 
 __all__ = [
+    "ContractMetric",
     "LabelValueError",
     "build_instruments",
     "current_exemplar",
@@ -73,12 +74,13 @@ def current_exemplar() -> dict[str, str] | None:
 class _NoopChild:
     """A metric that records nothing: a dropped (invalid) label set, or metrics switched off."""
 
-    def labels(self, *values: object, **kwvalues: object) -> "_NoopChild":
+    def labels(self, *values: object, **kwvalues: object) -> _NoopChild:
         return self
 
     def inc(self, amount: float = 1, exemplar: Any = None) -> None: ...
     def dec(self, amount: float = 1) -> None: ...
     def set(self, value: float) -> None: ...
+    def set_function(self, f: Callable[[], float]) -> None: ...
     def observe(self, amount: float, exemplar: Any = None) -> None: ...
 
     def track_inprogress(self) -> nullcontext[None]:
@@ -91,28 +93,45 @@ class _NoopChild:
 _NOOP = _NoopChild()
 
 
-class _ContractMixin:
-    """Label validation shared by the three instrument classes.
+class _ExemplarChild:
+    """A histogram child whose observations carry the current span as their exemplar."""
 
-    Class attributes are set per metric by `_make_class` (prometheus_client re-creates the
-    child with `self.__class__(...)`, so per-instance attributes would be lost).
+    __slots__ = ("_child",)
+
+    def __init__(self, child: Histogram) -> None:
+        self._child = child
+
+    def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
+        self._child.observe(amount, exemplar=exemplar if exemplar is not None else current_exemplar())
+
+
+class ContractMetric:
+    """A prometheus_client metric whose label values are checked against the contract.
+
+    It wraps the metric rather than subclassing it: `labels()` checks the values, then asks
+    the metric for its child through prometheus_client's public `labels()`; for a histogram
+    marked `exemplars: true` the child comes wrapped so that `observe()` attaches the current
+    span. Everything else a child does is prometheus_client's own.
     """
 
-    _contract_labels: dict[str, Label] = {}
-    _strict: bool = False
-    _exemplars: bool = False
-    _metric_name: str = ""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, metric: Counter | Gauge | Histogram, name: str, labels: dict[str, Label], *, strict: bool, exemplars: bool) -> None:
+        self.metric = metric
+        self._name = name
+        self._labels = labels
+        self._strict = strict
+        self._exemplars = exemplars
         # Label values as the caller passed them -> child, for label sets that passed the
         # check. Only valid sets of plain strings are kept (True == 1 == 1.0 as dict keys, but
         # not as label values), so its size is bounded by the contract.
         self._checked: dict[tuple[Any, ...], Any] = {}
-        super().__init__(*args, **kwargs)
+        # Label values -> exemplar-attaching wrapper, so that one series has one wrapper
+        # however its values were passed (by name or by position).
+        self._wrapped: dict[tuple[str, ...], _ExemplarChild] = {}
 
-    def labels(self, *values: object, **kwvalues: object):  # type: ignore[override]
+    def labels(self, *values: object, **kwvalues: object) -> Any:
+        """The child for these label values (positional or by name), checked against the contract."""
         if values and kwvalues:
-            return self._check_labels(values, kwvalues)[0]  # prometheus_client's own error
+            return self.metric.labels(*values, **kwvalues)  # prometheus_client's own error
         key = tuple(kwvalues.items()) if kwvalues else values
         try:
             return self._checked[key]
@@ -124,33 +143,48 @@ class _ContractMixin:
         return child
 
     def remove(self, *values: Any) -> None:
-        self._checked.clear()
-        super().remove(*values)  # type: ignore[misc]
+        self._forget()
+        self.metric.remove(*values)
 
     def remove_by_labels(self, labels: dict[str, str]) -> None:
-        self._checked.clear()
-        super().remove_by_labels(labels)  # type: ignore[misc]
+        self._forget()
+        self.metric.remove_by_labels(labels)
 
     def clear(self) -> None:
+        self._forget()
+        self.metric.clear()
+
+    def _forget(self) -> None:
         self._checked.clear()
-        super().clear()  # type: ignore[misc]
+        self._wrapped.clear()
+
+    def _child(self, fixed: dict[str, str]) -> Any:
+        child = self.metric.labels(**fixed)
+        if not self._exemplars:
+            return child
+        key = tuple(fixed[name] for name in self._labels)
+        wrapped = self._wrapped.get(key)
+        if wrapped is None:
+            # Only histograms are built with exemplars=True (see build_instruments).
+            wrapped = self._wrapped[key] = _ExemplarChild(cast(Histogram, child))
+        return wrapped
 
     def _check_labels(self, values: tuple[object, ...], kwvalues: dict[str, object]) -> tuple[Any, bool]:
         """(child, whether every value was allowed as given)."""
-        names = list(self._contract_labels)
-        if (values and len(values) != len(names)) or (values and kwvalues):
-            return super().labels(*values, **kwvalues), False  # type: ignore[misc]  # its own error
-        given = dict(zip(names, values)) if values else dict(kwvalues)
+        names = list(self._labels)
+        if values and len(values) != len(names):
+            return self.metric.labels(*values), False  # its own error
+        given = dict(zip(names, values, strict=True)) if values else dict(kwvalues)
         fixed: dict[str, str] = {}
         valid = True
         for name, raw in given.items():
             value = str(raw)
-            label = self._contract_labels.get(name)
+            label = self._labels.get(name)
             if label is None or label.allows(value):
                 fixed[name] = value
                 continue
             valid = False
-            problem = f"{self._metric_name}: label {name}={value[:40]!r} is not allowed by the contract"
+            problem = f"{self._name}: label {name}={value[:40]!r} is not allowed by the contract"
             if self._strict:
                 raise LabelValueError(problem)
             if label.allows(OTHER):
@@ -161,43 +195,12 @@ class _ContractMixin:
                 # series nobody's query expects (or an unbounded one).
                 _log.error("%s; observation dropped", problem)
                 return _NOOP, False
-        if values:
-            return super().labels(*(fixed[n] for n in names)), valid  # type: ignore[misc]
-        return super().labels(**fixed), valid  # type: ignore[misc]
+        if set(fixed) != set(names):
+            return self.metric.labels(**fixed), False  # a wrong label name: its own error
+        return self._child(fixed), valid
 
 
-class ContractCounter(_ContractMixin, Counter):
-    """A Counter whose label values are checked against the contract."""
-
-
-class ContractGauge(_ContractMixin, Gauge):
-    """A Gauge whose label values are checked against the contract."""
-
-
-class ContractHistogram(_ContractMixin, Histogram):
-    """A Histogram whose label values are checked and whose observations carry exemplars."""
-
-    def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
-        if exemplar is None and self._exemplars:
-            exemplar = current_exemplar()
-        super().observe(amount, exemplar=exemplar)
-
-
-_BASES: dict[str, type] = {"counter": ContractCounter, "gauge": ContractGauge, "histogram": ContractHistogram}
-
-
-def _make_class(metric: Metric, contract: Contract, strict: bool) -> type:
-    base = _BASES[metric.type]
-    return type(
-        base.__name__,
-        (base,),
-        {
-            "_contract_labels": {name: contract.labels[name] for name in metric.labels},
-            "_strict": strict,
-            "_exemplars": metric.exemplars,
-            "_metric_name": metric.name,
-        },
-    )
+_CLASSES: dict[str, type[Counter] | type[Gauge] | type[Histogram]] = {"counter": Counter, "gauge": Gauge, "histogram": Histogram}
 
 
 def _family_name(metric: Metric) -> str:
@@ -217,14 +220,20 @@ def build_instruments(
         return {metric.name: _NOOP for metric in contract.metrics_for(component)}
     instruments: dict[str, Any] = {}
     for metric in contract.metrics_for(component):
-        cls = _make_class(metric, contract, strict)
         kwargs: dict[str, Any] = {"registry": registry}
         if metric.type == "histogram":
             kwargs["buckets"] = metric.buckets
         if metric.type == "gauge":
             # Several coroutines move it up and down; "livesum" would only matter multi-process.
             kwargs["multiprocess_mode"] = "all"
-        instruments[metric.name] = cls(_family_name(metric), metric.help, list(metric.labels), **kwargs)
+        family = _CLASSES[metric.type](_family_name(metric), metric.help, list(metric.labels), **kwargs)
+        instruments[metric.name] = ContractMetric(
+            family,
+            metric.name,
+            {name: contract.labels[name] for name in metric.labels},
+            strict=strict,
+            exemplars=metric.exemplars and metric.type == "histogram",
+        )
     return instruments
 
 

@@ -5,7 +5,8 @@ endpoint (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT) and the batch sizes (OTEL_BSP_*)
 environment itself; this module only adds what the SDK lacks:
   - masking of every span's name, attributes, events and status before it leaves the process
     (a SpanProcessor cannot change an ended span, but an exporter can send a masked copy);
-  - a count of spans lost to a failing backend or a full queue, for the
+  - a count of spans lost to a failing backend (the exporter's result) or a full queue (the
+    SDK's own drop count, through the processor's public `meter_provider` hook), for the
     llmapp_telemetry_dropped_total metric;
   - `set_attributes`, the one way business code puts values on spans (masked at the source).
 """
@@ -13,15 +14,19 @@ environment itself; this module only adds what the SDK lacks:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.metrics import Counter, Meter, NoOpCounter, NoOpMeter, NoOpMeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Span, Status
+from opentelemetry.util.types import Attributes
 
 from demo_app.telemetry.masking import contains_secret, mask
 
@@ -32,6 +37,8 @@ __all__ = [
     "export_timeout_from_env",
     "batch_size_from_env",
     "MaskingSpanExporter",
+    "DropCountingMeterProvider",
+    "sdk_processor_metrics",
     "EXPORT_BATCH_SIZE",
 ]
 
@@ -106,7 +113,7 @@ class MaskingSpanExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
             result = self._inner.export([_masked_copy(s) if _needs_masking(s) else s for s in spans])
-        except Exception:  # noqa: BLE001 - an exporter bug must not kill the export thread
+        except Exception:  # an exporter bug must not kill the export thread
             result = SpanExportResult.FAILURE
         if result is not SpanExportResult.SUCCESS and self._on_drop:
             self._on_drop(len(spans))
@@ -119,31 +126,78 @@ class MaskingSpanExporter(SpanExporter):
         return self._inner.force_flush(timeout_millis)
 
 
-def queue_is_full(processor: object) -> bool:
-    """True when a Batch*Processor's queue is at its bound (the next item gets dropped).
-
-    The SDK counts these drops only on its own (OTel) meter, which we do not run; it keeps
-    the queue in a private attribute, so look it up defensively and say "not full" if the
-    SDK's internals ever change.
-    """
-    inner = getattr(processor, "_batch_processor", None)
-    queue = getattr(inner, "_queue", None)
-    limit = getattr(inner, "_max_queue_size", None)
-    return queue is not None and limit is not None and len(queue) >= limit
+# The SDK's batch processors count the items they drop (queue full, or emitted after
+# shutdown) on the `otel.sdk.processor.{span,log}.processed` counter of the meter provider
+# given to their constructor, with an `error.type` attribute, but only when this switch is on
+# as the constructor runs (it is read once, there). The switch is documented in
+# opentelemetry.sdk.environment_variables but marked experimental, so
+# tests/telemetry/test_tracing.py and test_logs.py pin the exact counts on the installed SDK.
+_SDK_METRICS_SWITCH = "OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED"
+_ERROR_TYPE = "error.type"
 
 
-class _CountingBatchSpanProcessor(BatchSpanProcessor):
-    """A BatchSpanProcessor that reports the spans it drops because its queue is full."""
+class _DropCounter(NoOpCounter):
+    """The SDK processor's "processed" counter: reports the items added with an error type."""
 
-    def __init__(self, exporter: SpanExporter, on_drop: DropCallback | None) -> None:
-        # Queue size and delay from OTEL_BSP_* (queue bounded by default: 2048).
-        super().__init__(exporter, max_export_batch_size=batch_size_from_env("BSP", EXPORT_BATCH_SIZE))
+    def __init__(self, name: str, on_drop: DropCallback, unit: str = "", description: str = "") -> None:
+        super().__init__(name, unit=unit, description=description)
         self._on_drop = on_drop
 
-    def on_end(self, span: ReadableSpan) -> None:
-        if self._on_drop and span.context.trace_flags.sampled and queue_is_full(self):
-            self._on_drop(1)
-        super().on_end(span)
+    def add(self, amount: int | float, attributes: Attributes = None, context: Context | None = None) -> None:
+        if attributes and attributes.get(_ERROR_TYPE):
+            self._on_drop(int(amount))
+
+
+class _DropMeter(NoOpMeter):
+    def __init__(self, name: str, on_drop: DropCallback) -> None:
+        super().__init__(name)
+        self._on_drop = on_drop
+
+    def create_counter(self, name: str, unit: str = "", description: str = "") -> Counter:
+        return _DropCounter(name, self._on_drop, unit, description)
+
+
+class DropCountingMeterProvider(NoOpMeterProvider):
+    """A meter provider for one batch processor: its drop counts go to `on_drop`, the rest nowhere.
+
+    Handed to `BatchSpanProcessor` / `BatchLogRecordProcessor` through their public
+    `meter_provider` argument (build them inside `sdk_processor_metrics()`). Only the
+    processor uses it: the app runs no OTel metrics pipeline of its own.
+    """
+
+    def __init__(self, on_drop: DropCallback) -> None:
+        self._on_drop = on_drop
+
+    def get_meter(self, name: str, version: str | None = None, schema_url: str | None = None, attributes: Attributes = None) -> Meter:
+        return _DropMeter(name, self._on_drop)
+
+
+@contextmanager
+def sdk_processor_metrics() -> Iterator[None]:
+    """Turn the SDK's own processor metrics on while a batch processor is built, then restore the switch.
+
+    Scoped rather than set for the process: left on, it would also make every Tracer record
+    per-span metrics on the global (no-op) meter provider, CPU on every span for nothing.
+    Called once per processor at start, under setup_telemetry's lock.
+    """
+    previous = os.environ.get(_SDK_METRICS_SWITCH)
+    os.environ[_SDK_METRICS_SWITCH] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[_SDK_METRICS_SWITCH]
+        else:
+            os.environ[_SDK_METRICS_SWITCH] = previous
+
+
+def _batch_span_processor(exporter: SpanExporter, on_drop: DropCallback | None) -> BatchSpanProcessor:
+    # Queue size and delay from OTEL_BSP_* (queue bounded by default: 2048).
+    batch_size = batch_size_from_env("BSP", EXPORT_BATCH_SIZE)
+    if on_drop is None:
+        return BatchSpanProcessor(exporter, max_export_batch_size=batch_size)
+    with sdk_processor_metrics():
+        return BatchSpanProcessor(exporter, max_export_batch_size=batch_size, meter_provider=DropCountingMeterProvider(on_drop))
 
 
 def build_tracer_provider(
@@ -153,7 +207,7 @@ def build_tracer_provider(
     provider = TracerProvider(resource=resource)  # sampler: OTEL_TRACES_SAMPLER, parentbased_always_on by default
     if export:
         exporter = OTLPSpanExporter(timeout=export_timeout_from_env("traces", timeout_s))
-        provider.add_span_processor(_CountingBatchSpanProcessor(MaskingSpanExporter(exporter, on_drop), on_drop))
+        provider.add_span_processor(_batch_span_processor(MaskingSpanExporter(exporter, on_drop), on_drop))
     return provider
 
 

@@ -80,7 +80,13 @@ class TestProperties:
     def test_text_without_secrets_unchanged(self, text: str) -> None:
         assert mask_text(text) == text
 
-    @given(st.recursive(st.one_of(st.none(), st.integers(), _secret), lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(string.ascii_letters, max_size=5), c, max_size=3), max_leaves=10))
+    @given(
+        st.recursive(
+            st.one_of(st.none(), st.integers(), _secret),
+            lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(string.ascii_letters, max_size=5), c, max_size=3),
+            max_leaves=10,
+        )
+    )
     def test_nested_values_hold_no_secret(self, value: object) -> None:
         rendered = repr(mask(value))
         for marker in REDACTIONS.values():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from demo_app.contract import load_contract
@@ -161,6 +161,28 @@ class TestLabelCache:
         counter.clear()
         counter.labels(source="app", user_tier="free").inc()
         assert 'llmapp_rate_limit_events_total{source="app",user_tier="free"} 1.0' in render_metrics(registry, None)[0].decode()
+
+
+class TestPublicApiOnly:
+    """Instruments are prometheus_client's own classes behind a wrapper, not per-metric subclasses."""
+
+    def test_families_are_plain_prometheus_client_metrics(self) -> None:
+        _, instruments = _instruments()
+        kinds = {"counter": Counter, "gauge": Gauge, "histogram": Histogram}
+        for metric in CONTRACT.metrics_for("app"):
+            assert type(instruments[metric.name].metric) is kinds[metric.type], metric.name
+
+    def test_exemplar_child_is_one_per_series(self) -> None:
+        _, instruments = _instruments()
+        hist = instruments["llmapp_agent_duration_seconds"]
+        assert hist.labels("writer") is hist.labels(gen_ai_agent_name="writer")
+
+    def test_wrong_label_names_get_prometheus_clients_error(self) -> None:
+        _, instruments = _instruments()
+        with pytest.raises(ValueError, match="Incorrect label names"):
+            instruments["llmapp_agent_steps"].labels(result="ok")
+        with pytest.raises(ValueError, match="Incorrect label count"):
+            instruments["llmapp_agent_steps"].labels("ok", "extra")
 
 
 class TestMetricsDisabled:

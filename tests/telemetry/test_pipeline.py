@@ -108,7 +108,7 @@ class TestWithoutCollector:
             _ask(proc.url)
         for signal in ("traces", "logs"):
             poll_until(
-                lambda: _metric_total(proc.url, "llmapp_telemetry_dropped_total", signal=signal) > 0,
+                lambda signal=signal: _metric_total(proc.url, "llmapp_telemetry_dropped_total", signal=signal) > 0,
                 f"llmapp_telemetry_dropped_total{{signal={signal!r}}} to count",
                 20,
             )
