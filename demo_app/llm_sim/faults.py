@@ -207,7 +207,8 @@ def decide(faults: Sequence[Fault], draw: Callable[[], float]) -> Effects:
     kinds = ((terminal,) if terminal else ()) + tuple(k for k in FAULT_KINDS if k in strongest and k != terminal)
 
     def value(kind: str, default: float) -> float:
-        return float(strongest[kind].value) if kind in strongest else default
+        fault = strongest.get(kind)  # every kind read here carries a value (check_value fills defaults)
+        return default if fault is None or fault.value is None else float(fault.value)
 
     return Effects(
         fired=fired,

@@ -107,7 +107,7 @@ class FaultIn(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _value_fits_kind(self) -> "FaultIn":
+    def _value_fits_kind(self) -> FaultIn:
         check_value(self.kind, self.value)
         return self
 
