@@ -13,17 +13,24 @@ import pytest
 from demo_app.contract import load_contract
 
 QUESTION = "How does Loki store log lines?"
+
+
+def _tool(name: str, description: str, arg: str) -> dict:
+    parameters = {"type": "object", "properties": {arg: {"type": "string"}}, "required": [arg]}
+    return {"type": "function", "function": {"name": name, "description": description, "parameters": parameters}}
+
+
 TOOLS = [
-    {"type": "function", "function": {"name": "search_documents", "description": "Search the docs.", "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}},
-    {"type": "function", "function": {"name": "calculator", "description": "Evaluate arithmetic.", "parameters": {"type": "object", "properties": {"expression": {"type": "string"}}, "required": ["expression"]}}},
-    {"type": "function", "function": {"name": "word_count", "description": "Count words.", "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}},
+    _tool("search_documents", "Search the docs.", "query"),
+    _tool("calculator", "Evaluate arithmetic.", "expression"),
+    _tool("word_count", "Count words.", "text"),
 ]
 
 
 def _run_tool(name: str, args: dict) -> str:
     """The app's side of the loop, reduced to what the test needs."""
     if name == "calculator":
-        return str(eval(args["expression"], {"__builtins__": {}}))  # noqa: S307 - test input we wrote
+        return str(eval(args["expression"], {"__builtins__": {}}))
     if name == "search_documents":
         return "[tempo-3] Tempo stores distributed traces received over OTLP."
     return str(len(args["text"].split()))
@@ -93,7 +100,8 @@ class TestStreaming:
         assert lines[-1] == "data: [DONE]"
 
     def test_stream_tool_call(self, client: openai.OpenAI) -> None:
-        chunks = list(client.chat.completions.create(model="sim-large", messages=[{"role": "user", "content": "What is 6 * 7?"}], tools=TOOLS[1:2], stream=True))
+        messages = [{"role": "user", "content": "What is 6 * 7?"}]
+        chunks = list(client.chat.completions.create(model="sim-large", messages=messages, tools=TOOLS[1:2], stream=True))
         calls = [tc for c in chunks for tc in (c.choices[0].delta.tool_calls or [])]
         assert calls[0].id.startswith("call_") and calls[0].function.name == "calculator"
         assert json.loads("".join(tc.function.arguments or "" for tc in calls)) == {"expression": "6 * 7"}

@@ -88,9 +88,8 @@ class TestEffects:
 
     def test_timeout_fires_client_timeout(self, sim, rag, add_fault) -> None:
         add_fault(kind="timeout", value=3)
-        with openai.OpenAI(base_url=f"{sim.url}/v1", api_key="x", max_retries=0, timeout=0.5) as impatient:
-            with pytest.raises(openai.APITimeoutError):
-                _ask(impatient, rag)
+        with openai.OpenAI(base_url=f"{sim.url}/v1", api_key="x", max_retries=0, timeout=0.5) as impatient, pytest.raises(openai.APITimeoutError):
+            _ask(impatient, rag)
 
     def test_timeout_then_504(self, client, rag, add_fault) -> None:
         add_fault(kind="timeout", value=0.3)

@@ -140,7 +140,7 @@ class TestDecide:
         assert (effects.extra_latency_s, effects.error_status) == (2.0, 502)
 
     def test_same_kind_largest_value_wins(self, registry: FaultRegistry) -> None:
-        faults = [registry.add("latency", value=1), registry.add("latency", value=4), registry.add("token_blowup", value=3), registry.add("token_blowup", value=5)]
+        faults = [registry.add(kind, value=v) for kind, v in (("latency", 1), ("latency", 4), ("token_blowup", 3), ("token_blowup", 5))]
         effects = decide(faults, _draws(0, 0, 0, 0))
         assert (effects.extra_latency_s, effects.blowup) == (4.0, 5.0)
 

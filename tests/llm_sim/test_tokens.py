@@ -57,7 +57,7 @@ class TestPromptTokens:
 
     def test_more_messages_more_tokens(self) -> None:
         one = [{"role": "user", "content": "What does Loki store?"}]
-        two = one + [{"role": "assistant", "content": "Logs."}, {"role": "user", "content": "And Tempo?"}]
+        two = [*one, {"role": "assistant", "content": "Logs."}, {"role": "user", "content": "And Tempo?"}]
         assert count_prompt_tokens(two) > count_prompt_tokens(one) > count_tokens("What does Loki store?")
 
     def test_tools_counted_as_json(self) -> None:
@@ -68,7 +68,8 @@ class TestPromptTokens:
 
     def test_tool_call_arguments_counted(self) -> None:
         plain = [{"role": "assistant", "content": None}]
-        called = [{"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "calculator", "arguments": '{"expression": "1 + 2"}'}}]}]
+        call = {"id": "call_1", "type": "function", "function": {"name": "calculator", "arguments": '{"expression": "1 + 2"}'}}
+        called = [{"role": "assistant", "content": None, "tool_calls": [call]}]
         assert count_prompt_tokens(called) > count_prompt_tokens(plain)
 
     def test_content_parts_are_text(self) -> None:

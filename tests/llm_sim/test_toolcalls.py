@@ -25,7 +25,8 @@ def _call(messages: list[dict], tools=TOOLS, choice=None):
 
 
 def _after(messages: list[dict], call, result: str = "ok") -> list[dict]:
-    return messages + [
+    return [
+        *messages,
         {"role": "assistant", "content": None, "tool_calls": [call.to_dict()]},
         {"role": "tool", "tool_call_id": call.id, "content": result},
     ]
