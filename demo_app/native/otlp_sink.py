@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from google.protobuf.json_format import Parse
+from google.protobuf.json_format import Parse  # type: ignore[import-untyped]  # protobuf ships no stubs; types-protobuf is not a dependency
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
@@ -116,7 +116,8 @@ class OtlpSink:
         self.requests = 0
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
-        self.host, self.port = self._server.server_address[:2]
+        self.host: str = host
+        self.port: int = self._server.server_address[1]  # the real one when port=0 asked for a free port
         self._thread: threading.Thread | None = None
 
     @property
