@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["FAULTS", "MODELS", "FEATURES", "TIERS", "run_mix", "mix_app_env"]
+__all__ = ["FAULTS", "MODELS", "FEATURES", "TIERS", "FREE_BURST_REQUESTS", "run_mix", "mix_app_env"]
 
 MODELS = ("sim-large", "sim-medium", "sim-small")
 FEATURES = ("qa", "summarize", "support")
@@ -47,16 +47,33 @@ INVALID = (
 )
 
 
+# The final burst over the free tier's bucket: that many requests, all at once.
+FREE_BURST_REQUESTS = 40
+
+
+def _free_tier_requests() -> int:
+    """Free-tier requests the mix sends before its final burst (each may take a token)."""
+    per_pass = sum(1 for _, _, body in _requests() if body is not None and body.get("user_tier") == "free")
+    return per_pass * len(FAULTS)
+
+
 def mix_app_env() -> dict[str, str]:
     """App settings for the mix: a short LLM timeout (the timeout fault), generous tier limits
-    except the free tier, which a final burst exhausts so app-side rate limiting shows up too."""
+    except the free tier, whose bucket the final burst exhausts so app-side rate limiting shows
+    up too.
+
+    The free bucket holds exactly the free-tier requests of the passes (plus those the app
+    refuses with 422 before the limiter) and refills at one token per 1,000 s, so the
+    final burst gets 429s however fast or slow the machine serves the mix: the outcome
+    follows from the configuration, not from the request rate.
+    """
     return {
         "LLM_TIMEOUT_S": "1",
         "LLM_RETRY_BACKOFF_S": "0.05",
         "LLM_RETRY_BACKOFF_MAX_S": "0.2",
         "LLM_RETRY_AFTER_CAP_S": "0.2",
-        "RATE_LIMIT_FREE_PER_S": "50",
-        "RATE_LIMIT_FREE_BURST": "50",
+        "RATE_LIMIT_FREE_PER_S": "0.001",
+        "RATE_LIMIT_FREE_BURST": str(_free_tier_requests()),
         "RATE_LIMIT_PRO_PER_S": "1000",
         "RATE_LIMIT_PRO_BURST": "1000",
         "RATE_LIMIT_ENTERPRISE_PER_S": "1000",
@@ -115,7 +132,7 @@ async def _run(app_url: str, sim_url: str, concurrency: int) -> dict[str, Any]:
         counts[oversized.status_code] += 1
         # A burst over the free tier's bucket: the app refuses with 429 (source="app").
         burst = {"question": QUESTIONS[0], "user_tier": "free", "feature": "qa"}
-        await asyncio.gather(*(one("POST", "/v1/ask", burst) for _ in range(120)))
+        await asyncio.gather(*(one("POST", "/v1/ask", burst) for _ in range(FREE_BURST_REQUESTS)))
     return {str(k): v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
 
 

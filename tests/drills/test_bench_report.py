@@ -28,7 +28,7 @@ def test_time_to_alert_table_shows_latest_run_range_and_failures(tmp_path, drill
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[1:-1]] for line in out.splitlines()
             if line.startswith("| ") and not line.startswith("| scenario")}
     assert set(rows) == {"error-spike", "slo-burn"}
-    scenario, alert, pending, firing, delivered, budget, ok, runs, span = rows["error-spike"]
+    _, _, pending, firing, delivered, _, ok, runs, span = rows["error-spike"]
     assert (pending, firing, delivered, ok, runs, span) == ("9.5", "49.0", "**50.0**", "yes", "2", "50.0-60.2")
     assert rows["slo-burn"][4:7] == ["**-**", "240.0", "NO"]
 

@@ -113,6 +113,11 @@ def test_no_planted_secret_leaves_any_process(capture, start, drill):
     assert statuses.get("200", 0) >= 20, statuses
     assert httpx.post(f"{receiver.url}/webhook", json=_webhook(secret), timeout=10).status_code < 300
 
+    # Wait for the app's server span of every request first (a busy machine exports late),
+    # then for the stragglers of the other spans and the log records.
+    sent = sum(statuses.values())
+    poll_until(lambda: sum(1 for s in drill.spans_at(sink.url) if s["service"] == "llm-app" and s["kind"] == "SERVER") >= sent,
+               f"the app's server spans of all {sent} requests at the OTLP receiver", 90)
     spans = _settled(lambda: httpx.get(f"{sink.url}/spans", timeout=10).json(), "spans to settle")
     records = _settled(lambda: httpx.get(f"{sink.url}/logs", timeout=10).json(), "log records to settle")
 
