@@ -1,16 +1,18 @@
-"""Time to alert: bench/results/time-to-alert.json (written by the scenario runner) as a table.
+"""Time to alert: a file of scenario-run records (bench/results/time-to-alert.json) as a table.
 
 The file is a JSON list of run records appended by
-`python -m demo_app.loadgen run NAME --stack .native --results bench/results/time-to-alert.json`
-(the e2e tests and `make bench` write it). Several runs of one scenario are summarised as the
-latest run plus the range over all runs.
+`python -m demo_app.loadgen run NAME --stack .native --results bench/results/time-to-alert.json`;
+`make bench` stages its scenarios that way, and the e2e tests append theirs only when asked,
+to the file named by E2E_RESULTS (`make test` writes nothing into the tree). Several runs of
+one scenario are summarised as the latest run plus the range over all runs.
 
-    python -m bench.alerts [path]
+    python -m bench.alerts [path]      # default: $E2E_RESULTS if set, else bench/results/time-to-alert.json
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -67,11 +69,12 @@ def to_markdown(rows: list[dict[str, Any]], source: Path = TIME_TO_ALERT) -> str
     lines = ["## Time to alert", ""]
     if not rows:
         return "\n".join(
-            lines
-            + [
+            [
+                *lines,
                 f"No runs recorded yet in `{_shown(source)}`. "
-                "Produce them with `make native-up` and "
-                "`make load-native SCENARIO=<name> ARGS='--results bench/results/time-to-alert.json'`.",
+                "Produce them with `make bench`, with `make native-up` and "
+                "`make load-native SCENARIO=<name> ARGS='--results bench/results/time-to-alert.json'`, "
+                "or from the e2e tests with `E2E_RESULTS=<file> pytest tests/e2e` (then `python -m bench.alerts <file>`).",
                 "",
             ]
         )
@@ -95,7 +98,7 @@ def to_markdown(rows: list[dict[str, Any]], source: Path = TIME_TO_ALERT) -> str
 
 
 def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else TIME_TO_ALERT
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("E2E_RESULTS") or TIME_TO_ALERT)
     records = json.loads(path.read_text()) if path.exists() else []
     print(to_markdown(summarise(records), path))
 

@@ -5,6 +5,9 @@ range queries over the whole session (what a panel shows). Queries on metrics th
 Loki, Tempo or Tempo's metrics generator produce cannot have data without them (native
 mode has none of the three); they are listed, not silently passed, and their syntax is
 checked by tests/stack/ instead.
+
+The traffic is every catalogue scenario's (the `all_scenarios` fixture): in a whole-folder
+run they have already run; run alone, this test stages them first.
 """
 
 from __future__ import annotations
@@ -31,9 +34,8 @@ def _targets(panels: list[dict]):
         for target in panel.get("targets") or []:
             ds = target.get("datasource") or panel.get("datasource") or {}
             kind = ds.get("type") or ds.get("uid") if isinstance(ds, dict) else str(ds)
-            if "prometheus" in str(kind).lower() or "$" in str(kind) or not kind:
-                if target.get("expr"):
-                    yield panel.get("title", "?"), target["expr"]
+            if ("prometheus" in str(kind).lower() or "$" in str(kind) or not kind) and target.get("expr"):
+                yield panel.get("title", "?"), target["expr"]
 
 
 def _substitute(expr: str, variables: dict[str, str]) -> str:
@@ -57,8 +59,10 @@ def test_there_are_dashboards_to_check():
     assert len(DASHBOARDS) >= 3, f"expected the stack's dashboards in {DASHBOARD_DIR}"
 
 
+# Run alone, the first of these stages every scenario (see all_scenarios): up to ~8 x 10 min.
+@pytest.mark.timeout(5400)
 @pytest.mark.parametrize("dashboard_file", DASHBOARDS)
-def test_every_panel_query_returns_data(stack, e2e_session, dashboard_file):
+def test_every_panel_query_returns_data(stack, e2e_session, all_scenarios, dashboard_file):
     dashboard = json.loads((DASHBOARD_DIR / f"{dashboard_file}.json").read_text())
     end = time.time()
     variables = _variables(dashboard, int(end - e2e_session.started_at))

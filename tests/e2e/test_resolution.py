@@ -2,6 +2,7 @@
 
 The scenarios do not wait for this one by one (that would double the suite's time): the
 receiver keeps every notification, so each scenario's resolution is read here afterwards.
+Run alone, a test stages its scenario first (`scenario_result`, after the baseline).
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ def _resolved_at(sink_url: str, alert, since: float) -> float | None:
     return None
 
 
-@pytest.mark.timeout(int(RESOLVE_TIMEOUT_S) + 60)
-def test_alert_resolves_after_the_fault_is_gone(stack, e2e_session, scenario_name):
-    result = e2e_session.results.get(scenario_name)
-    assert result is not None and result.delivered, f"{scenario_name} did not deliver its alert, nothing to resolve"
+@pytest.mark.timeout(900 + int(RESOLVE_TIMEOUT_S))  # the scenario itself, when this test stages it
+def test_alert_resolves_after_the_fault_is_gone(stack, e2e_session, baseline, scenario_result, scenario_name):
+    result = scenario_result(scenario_name)
+    assert result.delivered, f"{scenario_name} did not deliver its alert, nothing to resolve"
     record = e2e_session.records[scenario_name]
     deadline = result.cleared_at + RESOLVE_TIMEOUT_S
     for timeline in result.timelines:

@@ -1,7 +1,7 @@
 """Baseline: ordinary traffic fires nothing but Watchdog, and exemplars link metrics to the app's traces.
 
-The e2e files run in name order against one stack (tests/e2e/conftest.py); run the folder as a
-whole: later scenarios compare against the "normal" this baseline establishes.
+The baseline run is the session's `baseline` fixture (tests/e2e/conftest.py): staged once,
+by whichever test needs it first, so these tests also run alone.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from demo_app.loadgen.runner import format_summary
 pytestmark = pytest.mark.e2e
 
 
-def test_baseline_fires_nothing_but_watchdog(run):
-    result = run("baseline")
+def test_baseline_fires_nothing_but_watchdog(baseline):
+    result = baseline
     assert result.delivered, "Watchdog never reached the receiver: the alert pipeline is broken\n" + format_summary(result)
     assert not result.others_fired and not result.others_delivered, format_summary(result)
     assert result.stats.ok > 0.8 * result.stats.done, result.stats.as_dict()
 
 
 @pytest.mark.parametrize("metric", ["gen_ai_client_operation_duration_seconds", "http_server_request_duration_seconds"])
-def test_exemplars_carry_trace_ids_the_app_returned(stack, e2e_session, metric):
+def test_exemplars_carry_trace_ids_the_app_returned(stack, e2e_session, baseline, metric):
     assert load_contract().metric(metric).exemplars
     assert e2e_session.trace_ids, "the baseline collected no trace ids from the app's answers"
     resp = httpx.get(
