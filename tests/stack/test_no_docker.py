@@ -61,7 +61,7 @@ def make(repo_root: Path, tmp_path: Path, require_tool: Callable[..., str]) -> M
         done = subprocess.run(
             ["make", "--no-print-directory", "-C", str(repo_root), *args],
             env=env, input="y\n", capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        )
         calls = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
         log.unlink(missing_ok=True)
         return done, calls
