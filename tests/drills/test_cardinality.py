@@ -24,11 +24,11 @@ _MIX = "import json, sys; from bench.scenario_mix import {name}; print(json.dump
 
 def _bench(drill, name: str, *args: str) -> dict:
     code = _MIX.format(name=name, args=", ".join(f"sys.argv[{i + 1}]" for i in range(len(args))))
-    out = subprocess.run([drill.python, "-c", code, *args], cwd=drill.root, capture_output=True, text=True, timeout=90, check=True)
+    out = subprocess.run([drill.python, "-c", code, *args], cwd=drill.root, capture_output=True, text=True, timeout=300, check=True)
     return json.loads(out.stdout.splitlines()[-1])
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(400)  # generous: a slow machine makes the mix slower, never different
 def test_full_mix_stays_under_the_series_budget(start, drill) -> None:
     sim = start("llm_sim", env=drill.sim_env("0"))
     # OTLP to a closed port, as in bench/cardinality.py: exports fail, so the dropped-telemetry series count too.
