@@ -42,6 +42,13 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], str], ...] = (
 
 REDACTIONS: dict[str, str] = {name: replacement for name, _, replacement in _PATTERNS}
 
+# The fewest characters each pattern can match: an e-mail "a@b.co", a bearer token
+# "bearer x" (the word, one space, one character), a card number 13 digits.
+# (The shortest key, "sk-" and 8 characters, is longer than the shortest e-mail.)
+_SHORTEST_SECRET = 6
+_SHORTEST_BEARER = 8
+_SHORTEST_CARD = 13
+
 # Types that cannot carry text: returned before any other check (they are most values).
 _SCALARS = (int, float, bool, type(None))
 # Containers `mask` may hand back unchanged when clean; other Mappings become plain dicts.
@@ -53,15 +60,19 @@ def _text_has_secret(text: str) -> bool:
 
     Each test is a necessary condition of one pattern: an e-mail needs "@", a key "sk-",
     a bearer token the word "bearer" in some case (str.lower() folds exactly the letters
-    the regex's IGNORECASE does for b, e, a, r), a card number the card pattern itself.
-    The cheap substring tests run first; one combined regex would be slower, as an
-    alternation loses each pattern's own fast scan.
+    the regex's IGNORECASE does for b, e, a, r), a card number the card pattern itself;
+    and each pattern needs a minimum length, so most short values (ids, model names,
+    methods) are settled by len() alone. The cheap tests run first; one combined regex
+    would be slower, as an alternation loses each pattern's own fast scan.
     """
+    size = len(text)
+    if size < _SHORTEST_SECRET:
+        return False
     return (
         ("@" in text and _EMAIL.search(text) is not None)
         or ("sk-" in text and _API_KEY.search(text) is not None)
-        or ("bearer" in text.lower() and _BEARER.search(text) is not None)
-        or _CARD.search(text) is not None
+        or (size >= _SHORTEST_BEARER and "bearer" in text.lower() and _BEARER.search(text) is not None)
+        or (size >= _SHORTEST_CARD and _CARD.search(text) is not None)
     )
 
 
@@ -78,6 +89,8 @@ def contains_secret(value: Any) -> bool:
     """True when `mask(value)` would change something: a string anywhere inside matches a pattern."""
     if isinstance(value, str):
         return _text_has_secret(value)
+    if type(value) in _SCALARS:  # most span attributes that are not text: ports, counts, codes
+        return False
     if isinstance(value, Mapping):
         return any(contains_secret(k) or contains_secret(v) for k, v in value.items())
     if isinstance(value, (list, tuple, set, frozenset)):

@@ -126,3 +126,9 @@ class TestFastPath:
         value = {"ids": ["doc-1", ("a", "ops@example.com")]}
         masked = mask(value)
         assert masked == {"ids": ["doc-1", ("a", "[REDACTED_EMAIL]")]} and value["ids"][1][1] == "ops@example.com"
+
+    def test_shortest_secrets_are_still_found(self) -> None:
+        # The length shortcut's bounds: each of these is the shortest text its pattern matches.
+        for text, marker in (("a@b.co", "email"), ("sk-abcdefgh", "api_key"), ("bearer x", "bearer"), ("1" * 13, "card")):
+            assert contains_secret(text) and mask_text(text) == REDACTIONS[marker], text
+            assert not contains_secret(text[:-1]), text[:-1]
