@@ -5,6 +5,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard
 
 from .common import (
+    TRACE_METRICS_STEP,
     heatmap_panel,
     new_dashboard,
     prom,
@@ -132,6 +133,7 @@ def build() -> dashboard.Dashboard:
                         'rate(traces_spanmetrics_latency_bucket{span_name=~"invoke_agent.*|execute_tool.*"}[$__rate_interval])))',
                         "{{span_name}}",
                         exemplar=True,
+                        min_step=TRACE_METRICS_STEP,
                     )
                 ],
                 unit="s",
@@ -163,6 +165,7 @@ def build() -> dashboard.Dashboard:
                     prom(
                         "sum by (client, server) (rate(traces_service_graph_request_total[$__rate_interval]))",
                         "{{client}} -> {{server}}",
+                        min_step=TRACE_METRICS_STEP,
                     )
                 ],
                 unit="reqps",

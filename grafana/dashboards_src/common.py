@@ -35,8 +35,10 @@ __all__ = [
     "MODEL",
     "FEATURE",
     "TIER",
+    "TRACE_METRICS_STEP",
     "new_dashboard",
     "prom",
+    "or_zero",
     "timeseries_panel",
     "stat_panel",
     "table_panel",
@@ -62,6 +64,13 @@ LLM_ROUTES = "/v1/ask|/v1/agent"
 MODEL = 'gen_ai_request_model=~"$model"'
 FEATURE = 'feature=~"$feature"'
 TIER = 'user_tier=~"$tier"'
+
+# Tempo's metrics generator writes traces_spanmetrics_* and traces_service_graph_* every 15 s
+# (its default collection interval, not set in tempo/tempo.yaml), while Prometheus' own scrapes
+# are 5 s. Queries on those series set this as their "Min step": Grafana then takes it as the
+# scrape interval, so `$__rate_interval` is at least 4 x 15 s = 1m and every window holds
+# several samples (with the data source's 5 s it would be 20 s, and most points empty).
+TRACE_METRICS_STEP = "15s"
 
 
 def _variable(name: str, label: str, metric: str, label_name: str, description: str) -> dashboard.QueryVariable:
@@ -140,14 +149,19 @@ def prom(
     exemplar: bool = False,
     instant: bool = False,
     heatmap_buckets: bool = False,
+    min_step: str | None = None,
 ) -> prometheus.Dataquery:
     """One PromQL query.
 
     `exemplar=True` asks Prometheus for the trace_id exemplars stored with the raw histogram
     series (a recording rule has none). `heatmap_buckets=True` returns one series per `le`
-    bucket, de-accumulated by Grafana for a heatmap or distribution panel.
+    bucket, de-accumulated by Grafana for a heatmap or distribution panel. `min_step` is the
+    query's "Min step" for series written less often than Prometheus scrapes
+    (TRACE_METRICS_STEP); `$__rate_interval` is at least four of it.
     """
     query = prometheus.Dataquery().expr(expr).ref_id(ref).legend_format(legend or "__auto")
+    if min_step:
+        query = query.interval(min_step)
     if exemplar:
         query = query.exemplar(True)
     if heatmap_buckets:
@@ -159,6 +173,16 @@ def prom(
     else:
         query = query.range()
     return query
+
+
+def or_zero(expr: str, label: str) -> str:
+    """`expr` or, when it has no series at all, a 0 labelled `label="none"`.
+
+    For counters that only exist after their first increment (Loki's and Tempo's discards,
+    the app's dropped telemetry): a healthy stack shows 0 instead of "No data". `or on()`
+    adds the 0 only when `expr` is empty, so a real series never gets a 0 next to it.
+    """
+    return f'{expr} or on() label_replace(vector(0), "{label}", "none", "", "")'
 
 
 def _with_targets(panel, targets):

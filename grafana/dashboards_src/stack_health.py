@@ -10,7 +10,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard
 from grafana_foundation_sdk.models import dashboard as dashboard_models
 
-from .common import new_dashboard, prom, stat_panel, table_panel, timeseries_panel
+from .common import TRACE_METRICS_STEP, new_dashboard, or_zero, prom, stat_panel, table_panel, timeseries_panel
 
 __all__ = ["build"]
 
@@ -92,10 +92,10 @@ def build() -> dashboard.Dashboard:
             timeseries_panel(
                 "Loki: log lines received/s",
                 "Log records Loki's distributor accepted per second (OTLP from the app and the simulator), and "
-                "records it discarded by reason.",
+                "records it discarded by reason (\"discarded: none\" at 0 until Loki discards anything).",
                 [
                     prom("sum(rate(loki_distributor_lines_received_total[$__rate_interval]))", "received", ref="A"),
-                    prom("sum by (reason) (rate(loki_discarded_samples_total[$__rate_interval]))", "discarded: {{reason}}", ref="B"),
+                    prom(or_zero("sum by (reason) (rate(loki_discarded_samples_total[$__rate_interval]))", "reason"), "discarded: {{reason}}", ref="B"),
                 ],
                 unit="short",
                 width=8,
@@ -104,10 +104,11 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             timeseries_panel(
                 "Tempo: spans received/s",
-                "Spans Tempo's distributor accepted per second, and spans it discarded by reason.",
+                "Spans Tempo's distributor accepted per second, and spans it discarded by reason (\"discarded: none\" at 0 until "
+                "Tempo discards anything).",
                 [
                     prom("sum(rate(tempo_distributor_spans_received_total[$__rate_interval]))", "received", ref="A"),
-                    prom("sum by (reason) (rate(tempo_discarded_spans_total[$__rate_interval]))", "discarded: {{reason}}", ref="B"),
+                    prom(or_zero("sum by (reason) (rate(tempo_discarded_spans_total[$__rate_interval]))", "reason"), "discarded: {{reason}}", ref="B"),
                 ],
                 unit="short",
                 width=8,
@@ -117,8 +118,8 @@ def build() -> dashboard.Dashboard:
             timeseries_panel(
                 "App: telemetry dropped/s",
                 "Spans and log records the app's OTLP exporters could not deliver (backend down or queue full). "
-                "Non-zero while Loki or Tempo is down.",
-                [prom("sum by (signal) (rate(llmapp_telemetry_dropped_total[$__rate_interval]))", "{{signal}}")],
+                "Non-zero while Loki or Tempo is down; \"none\" at 0 while nothing was dropped.",
+                [prom(or_zero("sum by (signal) (rate(llmapp_telemetry_dropped_total[$__rate_interval]))", "signal"), "{{signal}}")],
                 unit="short",
                 width=8,
             )
@@ -128,7 +129,7 @@ def build() -> dashboard.Dashboard:
                 "Tempo metrics generator: span calls/s by service",
                 "Spans per second counted by Tempo's span-metrics processor (remote-written to Prometheus). Empty "
                 "means the generator or the remote-write receiver is not working.",
-                [prom("sum by (service) (rate(traces_spanmetrics_calls_total[$__rate_interval]))", "{{service}}")],
+                [prom("sum by (service) (rate(traces_spanmetrics_calls_total[$__rate_interval]))", "{{service}}", min_step=TRACE_METRICS_STEP)],
                 unit="short",
                 width=24,
                 height=6,
