@@ -1,4 +1,4 @@
-"""HTTP API of the alert receiver: POST /webhook, GET and DELETE /alerts, GET /healthz.
+"""HTTP API of the alert receiver: POST /webhook, GET and DELETE /alerts, GET /runbooks, GET /healthz.
 
 GET /metrics (alert_sink_notifications_total) and the request-id middleware come from
 `Telemetry.instrument`.
@@ -7,15 +7,16 @@ GET /metrics (alert_sink_notifications_total) and the request-id middleware come
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ValidationError
 
 from demo_app.alert_sink.config import SinkSettings
 from demo_app.alert_sink.models import AlertsPage, StoredNotification, WebhookPayload
+from demo_app.alert_sink.runbooks import render_runbooks
 from demo_app.alert_sink.store import NotificationStore
 from demo_app.contract import load_contract
 from demo_app.telemetry import get_logger, setup_telemetry
@@ -46,7 +47,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def _as_utc(moment: datetime) -> datetime:
     # `since` without an offset is read as UTC, the zone received_at is written in.
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def create_app(settings: SinkSettings | None = None) -> FastAPI:
@@ -92,7 +93,7 @@ def create_app(settings: SinkSettings | None = None) -> FastAPI:
             detail = json.loads(exc.json(include_url=False, include_input=False))
             return JSONResponse(status_code=422, content={"detail": detail})
 
-        notification = StoredNotification.from_payload(payload, datetime.now(timezone.utc))
+        notification = StoredNotification.from_payload(payload, datetime.now(UTC))
         store.add(notification)
         alertnames = payload.alertnames()
         for name, status in dict.fromkeys((a.labels.get("alertname", ""), a.status) for a in payload.alerts):
@@ -121,6 +122,11 @@ def create_app(settings: SinkSettings | None = None) -> FastAPI:
         cleared = store.clear()
         log.info("alerts cleared", count=cleared)
         return {"cleared": cleared}
+
+    @app.get("/runbooks", response_class=HTMLResponse)
+    async def runbooks() -> HTMLResponse:
+        """The runbooks, one section per alert: each alert's runbook_url ends in `#<alertname in lower case>`."""
+        return HTMLResponse(render_runbooks())
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -26,7 +26,10 @@ __all__ = ["SLOS", "BURN_ALERTS", "DEMO_COMPRESSION", "PROFILES", "render", "dur
 
 HERE = Path(__file__).resolve().parent
 OUTPUTS = {"demo": HERE / "slo.yml", "production": HERE / "production" / "slo.yml"}
-RUNBOOK = "https://github.com/llm-obs-stack/llm-obs-stack/blob/main/docs/runbooks.md"
+# Each alert's runbook: <base>#<alert name in lower case>. The base is the external label
+# runbook_base_url (prometheus.yml), or the alert receiver's page when it is not set (promtool
+# 2.42 cannot set external labels in a test, so the unit tests see this default).
+RUNBOOK = "{{ with $externalLabels.runbook_base_url }}{{ . }}{{ else }}http://localhost:8082/runbooks{{ end }}"
 DASHBOARD = "http://localhost:3000/d/llm-slo"
 
 BUDGET_PERIOD_S = 30 * 86400  # the SLO period the workbook factors are computed for
@@ -229,7 +232,7 @@ def _alert(slo: SLO, row: BurnAlert, profile: Profile) -> list[str]:
         f'            {{{{ $value | printf "%.1f" }}}}x faster than sustainable over the last {long_w} and still burns',
         f"            above {row.factor:g}x over the last {short_w}: at this pace {share} of the {budget}",
         f"            is spent within {long_w}.",
-        f"          runbook_url: {RUNBOOK}#{name.lower()}",
+        f"          runbook_url: '{RUNBOOK}#{name.lower()}'",
         f"          dashboard_url: {DASHBOARD}",
     ]
 

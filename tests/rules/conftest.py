@@ -15,12 +15,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from demo_app.alert_sink.runbooks import RUNBOOKS_MD, heading_anchors
+
 RULES_DIR = Path(__file__).resolve().parents[2] / "prometheus" / "rules"
 RULE_FILES = sorted(RULES_DIR.glob("*.yml")) + sorted((RULES_DIR / "production").glob("*.yml"))
 TEST_FILES = sorted((RULES_DIR / "tests").glob("*.test.yml"))
 DASHBOARD_UIDS = frozenset({"llm-overview", "llm-cost", "llm-rag-quality", "llm-agents", "llm-slo", "llm-stack-health"})
 SEVERITIES = frozenset({"info", "warning", "critical"})
-RUNBOOK_PREFIX = "https://github.com/llm-obs-stack/llm-obs-stack/blob/main/docs/runbooks.md#"
+# Every runbook_url: the external label runbook_base_url, else the alert receiver's page.
+RUNBOOK_PREFIX = "{{ with $externalLabels.runbook_base_url }}{{ . }}{{ else }}http://localhost:8082/runbooks{{ end }}#"
+# What that renders to where the label is not set (promtool 2.42 tests cannot set one).
+RUNBOOK_DEFAULT_BASE = "http://localhost:8082/runbooks"
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ def rules_dir() -> Path:
 @pytest.fixture(scope="session")
 def alert_policy() -> dict:
     """What every alert must carry: severities, dashboard uids, the runbook URL prefix."""
-    return {"severities": SEVERITIES, "dashboard_uids": DASHBOARD_UIDS, "runbook_prefix": RUNBOOK_PREFIX}
+    return {"severities": SEVERITIES, "dashboard_uids": DASHBOARD_UIDS, "runbook_prefix": RUNBOOK_PREFIX, "runbook_default_base": RUNBOOK_DEFAULT_BASE}
 
 
 @pytest.fixture(scope="session")
@@ -100,15 +105,9 @@ def test_specs() -> dict[Path, dict]:
 
 
 @pytest.fixture(scope="session")
-def runbook_anchors(repo_root: Path) -> set[str]:
-    """GitHub anchors of the `## ` headings of docs/runbooks.md (lowercase, spaces to dashes)."""
-    text = (repo_root / "docs" / "runbooks.md").read_text(encoding="utf-8")
-    anchors = set()
-    for line in text.splitlines():
-        if line.startswith("## "):
-            heading = line[3:].strip().lower()
-            anchors.add("".join(ch for ch in heading.replace(" ", "-") if ch.isalnum() or ch in "-_"))
-    return anchors
+def runbook_anchors() -> set[str]:
+    """GitHub anchors of the `## ` headings of the runbooks (lowercase, spaces to dashes)."""
+    return heading_anchors(RUNBOOKS_MD.read_text(encoding="utf-8"))
 
 
 def fired_in_tests(specs: dict[Path, dict]) -> Iterator[tuple[Path, str, dict]]:

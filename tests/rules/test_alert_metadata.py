@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import yaml
+
 # The names every helper, scenario and runbook agrees on (the project's fixed list).
 AGREED_ALERTS = frozenset({
     "LLMHighErrorRate", "LLMProviderOutage", "LLMHighLatencyP95", "LLMCostSpike", "LLMTokenBlowup",
@@ -43,7 +45,7 @@ def test_every_alert_has_summary_templated_description_and_links(alerts, alert_p
             assert TEMPLATED.search(description), f"{alert}: description shows no value or label"
         anchor = alert.name.lower()
         assert notes.get("runbook_url") == alert_policy["runbook_prefix"] + anchor, f"{alert}: runbook_url"
-        assert anchor in runbook_anchors, f"{alert}: docs/runbooks.md has no `## {alert.name}` section"
+        assert anchor in runbook_anchors, f"{alert}: the runbooks have no `## {alert.name}` section"
         match = DASHBOARD_URL.match(notes.get("dashboard_url", ""))
         assert match and match["uid"] in alert_policy["dashboard_uids"], f"{alert}: dashboard_url {notes.get('dashboard_url')!r}"
 
@@ -53,3 +55,24 @@ def test_per_model_alerts_say_which_model(alerts):
     for alert in alerts:
         if "gen_ai_request_model" in alert.expr:
             assert "$labels.gen_ai_request_model" in alert.raw["annotations"]["summary"], alert
+
+
+def test_promtool_tests_expect_the_rendered_runbook_link(test_specs, alert_policy):
+    """Where no external label is set (promtool 2.42 tests) the link is the alert receiver's page."""
+    checked = 0
+    for spec in test_specs.values():
+        for case in spec.get("tests", []):
+            for check in case.get("alert_rule_test", []):
+                for expected in check.get("exp_alerts") or []:
+                    url = expected.get("exp_annotations", {}).get("runbook_url")
+                    if url is not None:
+                        checked += 1
+                        assert url == f"{alert_policy['runbook_default_base']}#{check['alertname'].lower()}", f"{check['alertname']}: {url}"
+    assert checked >= 14
+
+
+def test_prometheus_sets_the_runbook_base_and_keeps_it_off_the_alerts(repo_root, alert_policy):
+    config = yaml.safe_load((repo_root / "prometheus" / "prometheus.yml").read_text())
+    assert config["global"]["external_labels"]["runbook_base_url"] == alert_policy["runbook_default_base"]
+    # External labels are attached to alerts before alert_relabel_configs run (both 2.42 and 3.x).
+    assert {"action": "labeldrop", "regex": "runbook_base_url"} in config["alerting"]["alert_relabel_configs"]

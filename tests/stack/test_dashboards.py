@@ -92,9 +92,8 @@ def selectors_and_labels(expr: str) -> tuple[list[tuple[str, list]], set[str]]:
             selectors.append((node.name, list(node.matchers.matchers)))
         elif isinstance(node, promql_parser.AggregateExpr) and node.modifier is not None:
             grouping.update(node.modifier.labels)
-        elif isinstance(node, promql_parser.BinaryExpr) and node.modifier is not None:
-            if node.modifier.matching is not None:
-                grouping.update(node.modifier.matching.labels)
+        elif isinstance(node, promql_parser.BinaryExpr) and node.modifier is not None and node.modifier.matching is not None:
+            grouping.update(node.modifier.matching.labels)
 
     promql_parser.walk(promql_parser.parse(expr), visit)
     return selectors, grouping
