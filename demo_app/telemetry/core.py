@@ -173,7 +173,9 @@ def setup_telemetry(
             _instruments=instruments,
         )
         if not _sdk_disabled():
-            # Resource.create adds OTEL_RESOURCE_ATTRIBUTES and the SDK's own attributes.
+            # Resource.create adds OTEL_RESOURCE_ATTRIBUTES and the SDK's own attributes. The
+            # SDK's class as it is: the OTLP encoders hash it once per exported item (~3-4 us,
+            # it re-serialises the attributes), a cost we accept rather than override __hash__.
             resource = Resource.create({"service.name": name, "service.namespace": "llm-obs-stack"})
             timeout = settings.telemetry_export_timeout_s
             # OTEL_TRACES_EXPORTER=none: spans are still made, so trace context still travels
