@@ -4,7 +4,10 @@ Only addresses change: a scrape target, the Alertmanager target or a webhook URL
 names a compose service (`app:8000`) is pointed at the native process (`127.0.0.1:PORT`);
 targets of services that do not run natively (Loki, Tempo, Grafana) are dropped, and a
 job left without targets goes with them; rule file and template paths become absolute
-paths to the same files in the repository. Everything else - intervals, rule files,
+paths to the same files in the repository; the runbook base URL (external label
+`runbook_base_url`), when it is the alert receiver published on this machine
+(`http://localhost:8082/runbooks`), points at the native receiver, so every alert's
+runbook_url opens. Everything else - intervals, rule files,
 routes, receivers, inhibition rules - is carried over untouched, so the native stack
 alerts exactly as the compose stack does.
 """
@@ -21,12 +24,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-__all__ = ["ABSENT_SERVICES", "Rewrite", "render_prometheus", "render_alertmanager", "resolve_repo_path", "write_yaml"]
+__all__ = ["ABSENT_SERVICES", "RUNBOOK_LABEL", "Rewrite", "render_prometheus", "render_alertmanager", "resolve_repo_path", "write_yaml"]
 
 # Compose services that have no native counterpart (no Debian package, see stack-facts).
 ABSENT_SERVICES = frozenset({"loki", "tempo", "grafana"})
 # Hosts that mean "this container itself" in a target; only Prometheus scrapes itself.
 _SELF_HOSTS = frozenset({"localhost", "127.0.0.1"})
+# External label the alert rules build every runbook_url from (prometheus/rules/*.yml).
+RUNBOOK_LABEL = "runbook_base_url"
+# The service that serves the runbooks in the demo (`GET /runbooks`).
+_RUNBOOK_SERVICE = "alert-sink"
 
 
 @dataclass
@@ -105,6 +112,22 @@ def _rewrite_url(url: str, addresses: Mapping[str, str], rw: Rewrite) -> str | N
     return url  # an outside URL (none in this repo) is left as it is
 
 
+def _rewrite_runbook_base(cfg: dict[str, Any], addresses: Mapping[str, str], rw: Rewrite) -> None:
+    """Point a runbook base URL on this machine (compose publishes the receiver there) at the native receiver.
+
+    A URL on another host (a team's own runbook site) is left as it is.
+    """
+    labels = (cfg.get("global") or {}).get("external_labels") or {}
+    base = labels.get(RUNBOOK_LABEL)
+    if not base or _RUNBOOK_SERVICE not in addresses:
+        return
+    parts = urlsplit(base)
+    if parts.hostname in _SELF_HOSTS:
+        new = urlunsplit(parts._replace(netloc=addresses[_RUNBOOK_SERVICE]))
+        labels[RUNBOOK_LABEL] = new
+        rw.urls[base] = new
+
+
 def render_prometheus(src: Path, addresses: Mapping[str, str], *, self_service: str = "prometheus") -> tuple[dict[str, Any], Rewrite]:
     """The native prometheus.yml (as a dict) from the compose one at `src`.
 
@@ -137,6 +160,8 @@ def render_prometheus(src: Path, addresses: Mapping[str, str], *, self_service: 
     for am in (cfg.get("alerting") or {}).get("alertmanagers") or []:
         if "static_configs" in am:
             am["static_configs"] = _rewrite_static(am["static_configs"], addresses, None, rw)
+
+    _rewrite_runbook_base(cfg, addresses, rw)
 
     if cfg.get("remote_write"):
         kept_writes = []

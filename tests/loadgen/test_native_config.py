@@ -43,7 +43,8 @@ def _without_targets(job: dict) -> dict:
 def test_prometheus_keeps_everything_but_addresses(prom):
     original, rendered, rewrite = prom
     assert set(original) == set(rendered)
-    assert rendered["global"] == original["global"]
+    runbooks = {"runbook_base_url": f"http://{ADDRESSES['alert-sink']}/runbooks"}  # the receiver's address
+    assert rendered["global"] == {**original["global"], "external_labels": {**original["global"]["external_labels"], **runbooks}}
     kept = {j["job_name"]: j for j in rendered["scrape_configs"]}
     for job in original["scrape_configs"]:
         hosts = {t.rpartition(":")[0] for sc in job["static_configs"] for t in sc["targets"]}
