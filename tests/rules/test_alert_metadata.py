@@ -74,5 +74,7 @@ def test_promtool_tests_expect_the_rendered_runbook_link(test_specs, alert_polic
 def test_prometheus_sets_the_runbook_base_and_keeps_it_off_the_alerts(repo_root, alert_policy):
     config = yaml.safe_load((repo_root / "prometheus" / "prometheus.yml").read_text())
     assert config["global"]["external_labels"]["runbook_base_url"] == alert_policy["runbook_default_base"]
+    published = re.search(r"^ALERT_SINK_PORT=(\d+)$", (repo_root / ".env").read_text(), re.M)
+    assert published and f"//localhost:{published[1]}/" in alert_policy["runbook_default_base"], "the port compose publishes"
     # External labels are attached to alerts before alert_relabel_configs run (both 2.42 and 3.x).
     assert {"action": "labeldrop", "regex": "runbook_base_url"} in config["alerting"]["alert_relabel_configs"]
