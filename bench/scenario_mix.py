@@ -14,11 +14,10 @@ from typing import Any
 
 import httpx
 
+from demo_app.config import FEATURES, MODELS, TIERS  # the contract's tiers/features, the simulator catalogue's models
+
 __all__ = ["FAULTS", "MODELS", "FEATURES", "TIERS", "FREE_BURST_REQUESTS", "run_mix", "mix_app_env"]
 
-MODELS = ("sim-large", "sim-medium", "sim-small")
-FEATURES = ("qa", "summarize", "support")
-TIERS = ("free", "pro", "enterprise")
 # (kind, rate, value): rates below 1 so retries, fallbacks and successes all happen under each.
 FAULTS: tuple[tuple[str | None, float, float | None], ...] = (
     (None, 0.0, None),

@@ -9,18 +9,34 @@ sizes); only the ones our code interprets are declared here.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["AppSettings", "TelemetrySettings", "TierLimitSettings", "MODELS", "FEATURES", "TIERS", "get_settings"]
+from demo_app.catalogue import DEFAULT_MODELS_FILE, Catalogue, CatalogueError, load_catalogue
+from demo_app.contract import declared_values
 
-MODELS: tuple[str, ...] = ("sim-large", "sim-medium", "sim-small")  # most to least expensive
-FEATURES: tuple[str, ...] = ("qa", "summarize", "support")
-TIERS: tuple[str, ...] = ("free", "pro", "enterprise")
+__all__ = [
+    "AppSettings",
+    "TelemetrySettings",
+    "TierLimitSettings",
+    "AGENT_FEATURE",
+    "MODELS",
+    "FEATURES",
+    "TIERS",
+    "get_settings",
+]
 
-ModelName = Literal["sim-large", "sim-medium", "sim-small"]
+# Tiers and features are the contract's label values (the one place they are listed); models
+# come from the model catalogue (LLM_MODELS_FILE).
+TIERS: tuple[str, ...] = declared_values("user_tier")
+AGENT_FEATURE = "agent"  # the feature label of /v1/agent calls; the others are /v1/ask features
+FEATURES: tuple[str, ...] = tuple(f for f in declared_values("feature") if f != AGENT_FEATURE)
+# The bundled simulator catalogue's models, most to least expensive: what the load generator
+# and the benchmarks drive. The app itself uses `AppSettings.catalogue`.
+MODELS: tuple[str, ...] = load_catalogue(DEFAULT_MODELS_FILE).names
 
 
 class TelemetrySettings(BaseSettings):
@@ -102,14 +118,39 @@ class AppSettings(BaseSettings):
     llm_retry_after_cap_s: float = Field(default=5.0, ge=0, le=120)  # cap on a provider's Retry-After
     llm_fallback_enabled: bool = True
 
-    model_qa: ModelName = "sim-medium"
-    model_summarize: ModelName = "sim-small"
-    model_support: ModelName = "sim-large"
-    model_agent: ModelName = "sim-medium"
+    # The model catalogue: which models exist, their provider, price and fallback (see
+    # demo_app/catalogue.py). MODEL_<FEATURE> must name one of its models; unset, the
+    # catalogue's `defaults.models` (or its first model) is used.
+    llm_models_file: Path = DEFAULT_MODELS_FILE
+    model_qa: str | None = None
+    model_summarize: str | None = None
+    model_support: str | None = None
+    model_agent: str | None = None
 
     rag_top_k: int = Field(default=4, ge=1, le=20)
     max_text_chars: int = Field(default=4000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    @model_validator(mode="after")
+    def _models_in_catalogue(self) -> AppSettings:
+        try:
+            catalogue = self.catalogue
+        except CatalogueError as exc:
+            raise ValueError(f"LLM_MODELS_FILE: {exc}") from None
+        for feature in (*FEATURES, AGENT_FEATURE):
+            model = self.model_for(feature)
+            if model not in catalogue.models:
+                raise ValueError(f"MODEL_{feature.upper()}: {catalogue.unknown_model_message(model)}")
+        agent = self.model_for(AGENT_FEATURE)
+        if not catalogue.models[agent].tools:
+            usable = [n for n, m in catalogue.models.items() if m.tools]
+            raise ValueError(f"MODEL_AGENT: {agent!r} does not take tools (tools: false in {catalogue.source}); use one of {', '.join(usable)}")
+        return self
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The model catalogue of LLM_MODELS_FILE (read once per file)."""
+        return load_catalogue(self.llm_models_file)
 
     @field_validator("llm_base_url")
     @classmethod
@@ -120,7 +161,7 @@ class AppSettings(BaseSettings):
 
     def model_for(self, feature: str) -> str:
         """Default model of a feature (qa, summarize, support, agent)."""
-        return getattr(self, f"model_{feature}")
+        return getattr(self, f"model_{feature}") or self.catalogue.default_model(feature)
 
 
 @lru_cache(maxsize=1)

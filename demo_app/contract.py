@@ -2,7 +2,9 @@
 
 The contract is data, not code: this module only reads and validates it, so the app,
 the tests and the doc generator all see exactly the same names. It imports nothing
-from the rest of the app.
+from the rest of the app but the model catalogue (also pure): labels whose values are
+models or providers say `values_from: catalogue.<models|fallbacks|providers>` and are
+resolved from the catalogue in use ($LLM_MODELS_FILE, else the bundled simulator one).
 """
 
 from __future__ import annotations
@@ -14,9 +16,18 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["Contract", "Label", "Metric", "Span", "load_contract", "CONTRACT_PATH"]
+from demo_app.catalogue import Catalogue, active_models_file, load_catalogue
+
+__all__ = ["Contract", "Label", "Metric", "Span", "load_contract", "declared_values", "CONTRACT_PATH", "CATALOGUE_SOURCES"]
 
 CONTRACT_PATH = Path(__file__).with_name("contract.yaml")
+# What `values_from:` may name: catalogue model names, models that are some model's fallback,
+# provider names.
+CATALOGUE_SOURCES = {
+    "catalogue.models": lambda c: c.names,
+    "catalogue.fallbacks": lambda c: c.fallback_targets,
+    "catalogue.providers": lambda c: c.providers,
+}
 
 
 @dataclass(frozen=True)
@@ -25,6 +36,7 @@ class Label:
     description: str
     values: tuple[str, ...] | None = None
     pattern: str | None = None
+    values_from: str | None = None  # e.g. "catalogue.models": values = the catalogue's, then `values`
 
     def allows(self, value: str) -> bool:
         """True when `value` is one this label may take."""
@@ -93,16 +105,20 @@ class Contract:
         return {s for m in self.metrics for s in m.sample_names}
 
 
-def _parse(raw: dict) -> Contract:
-    labels = {
-        name: Label(
-            name=name,
-            description=spec["description"],
-            values=tuple(str(v) for v in spec["values"]) if "values" in spec else None,
-            pattern=spec.get("pattern"),
-        )
-        for name, spec in raw["labels"].items()
-    }
+def _label(name: str, spec: dict, catalogue: Catalogue | None) -> Label:
+    values = tuple(str(v) for v in spec["values"]) if "values" in spec else None
+    source = spec.get("values_from")
+    if source is not None:
+        if source not in CATALOGUE_SOURCES:
+            raise ValueError(f"label {name}: values_from must be one of {sorted(CATALOGUE_SOURCES)}, got {source!r}")
+        if catalogue is None:
+            catalogue = load_catalogue(active_models_file())
+        values = tuple(dict.fromkeys((*CATALOGUE_SOURCES[source](catalogue), *(values or ()))))
+    return Label(name=name, description=spec["description"], values=values, pattern=spec.get("pattern"), values_from=source)
+
+
+def _parse(raw: dict, catalogue: Catalogue | None = None) -> Contract:
+    labels = {name: _label(name, spec, catalogue) for name, spec in raw["labels"].items()}
     bucket_sets = raw["buckets"]
     metrics = []
     for spec in raw["metrics"]:
@@ -152,8 +168,24 @@ def _parse(raw: dict) -> Contract:
     )
 
 
+def load_contract(path: Path = CONTRACT_PATH, *, models_file: Path | str | None = None) -> Contract:
+    """Read and validate the contract, with catalogue-derived values from `models_file`
+    (default: the active catalogue, $LLM_MODELS_FILE). Cached per (contract, catalogue)."""
+    return _load(Path(path), Path(models_file or active_models_file()).resolve())
+
+
 @cache
-def load_contract(path: Path = CONTRACT_PATH) -> Contract:
-    """Read and validate the contract; cached, the file does not change at run time."""
+def _load(path: Path, models_file: Path) -> Contract:
+    return _parse(_raw(path), load_catalogue(models_file))
+
+
+@cache
+def _raw(path: Path) -> dict:
     with open(path, encoding="utf-8") as fh:
-        return _parse(yaml.safe_load(fh))
+        return yaml.safe_load(fh)
+
+
+def declared_values(label: str, path: Path = CONTRACT_PATH) -> tuple[str, ...]:
+    """The fixed values contract.yaml lists for `label`, without reading any catalogue
+    (for closed sets such as tiers and features, which the settings derive from here)."""
+    return tuple(str(v) for v in _raw(Path(path))["labels"][label].get("values", ()))

@@ -1,10 +1,13 @@
 """HTTP API of the demo app: routes, request/response models, and the mapping of errors to statuses.
 
+The request models are built at start from the settings (`build_router`): `model` takes the
+catalogue's model names and texts are limited to MAX_TEXT_CHARS, and the OpenAPI schema says so.
+
 Every error leaves as `{"error": {"type", "message", "request_id"}}`:
   422 invalid body (unknown field, wrong type, empty/whitespace/over-long text, unknown
-      tier/feature/model, malformed JSON), 413 body over the size limit,
-  429 our rate limit (with Retry-After), 502 provider 5xx / unreachable after retries and
-  fallback, 503 provider rate limited (with Retry-After), 504 provider timeout,
+      tier/feature/model - the message lists the valid ones -, malformed JSON), 413 body over the size limit,
+  429 our rate limit (with Retry-After), 502 provider 5xx / unreachable / model not found
+  (404) / request refused (other 4xx) after retries and fallback, 503 provider rate limited (with Retry-After), 504 provider timeout,
   500 anything unexpected (a bug: the tests make sure it does not happen).
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
@@ -25,17 +29,17 @@ from demo_app.app.agents import AgentRun
 from demo_app.app.ask import answer_question
 from demo_app.app.llm import LLMError
 from demo_app.app.services import Services
+from demo_app.config import FEATURES, TIERS, AppSettings
 from demo_app.telemetry import current_ids, get_logger, set_attributes
 
-__all__ = ["router", "install_error_handlers", "ApiError", "MAX_TEXT_CHARS"]
+__all__ = ["build_router", "request_models", "install_error_handlers", "ApiError"]
 
-MAX_TEXT_CHARS = 4000
 _log = get_logger()
 
-Tier = Literal["free", "pro", "enterprise"]
-Feature = Literal["qa", "summarize", "support"]
-Model = Literal["sim-large", "sim-medium", "sim-small"]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+# Literal[...] of a tuple known at run time: the schema gets an enum, pydantic a check whose
+# message lists the valid values. mypy cannot follow a run-time Literal, hence the ignores.
+Tier = Literal[TIERS]  # type: ignore[valid-type]
+Feature = Literal[FEATURES]  # type: ignore[valid-type]
 
 
 # "Contains a non-whitespace character", published in the schema as a pattern. The class
@@ -71,24 +75,53 @@ class _Request(BaseModel):
 
 
 class AskRequest(_Request):
-    question: Text = Field(description="The user's question (1..4000 characters).", json_schema_extra={"pattern": _NOT_BLANK})
+    """Base of the /v1/ask body; `request_models` adds the fields that depend on the settings."""
+
     user_tier: Tier = "free"
     feature: Feature = "qa"
     stream: bool = Field(default=False, description="Stream from the provider (the API still answers with one JSON).")
-    model: Model | None = Field(default=None, description="Override the feature's default model.")
-
-    _check_question = field_validator("question")(_meaningful)
 
 
 class AgentRequest(_Request):
-    task: Text = Field(description="What the agents should do (1..4000 characters).", json_schema_extra={"pattern": _NOT_BLANK})
+    """Base of the /v1/agent body; `request_models` adds the task and its length limit."""
+
     user_tier: Tier = "free"
     max_steps: Annotated[int, BeforeValidator(_whole_number)] = Field(
         # A full run (supervisor + three workers) takes about 10 turns with the simulator.
         default=10, ge=1, le=10, description="LLM turns allowed over the whole run."
     )
 
-    _check_task = field_validator("task")(_meaningful)
+
+def request_models(models: tuple[str, ...], max_chars: int) -> tuple[type[AskRequest], type[AgentRequest]]:
+    """The request bodies for these catalogue models and this text limit (MAX_TEXT_CHARS)."""
+    text = Annotated[str, StringConstraints(min_length=1, max_length=max_chars)]
+    model_name = Literal[models]  # type: ignore[valid-type]
+
+    class Ask(AskRequest):
+        question: text = Field(
+            description=f"The user's question (1..{max_chars} characters).", json_schema_extra={"pattern": _NOT_BLANK}
+        )
+        model: model_name | None = Field(
+            default=None, description=f"Override the feature's default model: one of the catalogue's {', '.join(models)}."
+        )
+
+        _check_question = field_validator("question")(_meaningful)
+
+    class Agent(AgentRequest):
+        task: text = Field(
+            description=f"What the agents should do (1..{max_chars} characters).", json_schema_extra={"pattern": _NOT_BLANK}
+        )
+
+        _check_task = field_validator("task")(_meaningful)
+
+    # The schema names them as before (components AskRequest / AgentRequest).
+    Ask.__name__ = Ask.__qualname__ = "AskRequest"
+    Agent.__name__ = Agent.__qualname__ = "AgentRequest"
+    Ask.model_config["title"] = "AskRequest"
+    Agent.model_config["title"] = "AgentRequest"
+    Ask.model_rebuild(force=True)
+    Agent.model_rebuild(force=True)
+    return Ask, Agent
 
 
 class Source(BaseModel):
@@ -166,9 +199,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     )
 }
 
-router = APIRouter()
-
-
 def _services(request: Request) -> Services:
     return request.app.state.services
 
@@ -187,13 +217,11 @@ def _admit(services: Services, route: str, user_tier: str, feature: str) -> None
         raise ApiError(429, "rate_limited", f"rate limit of the {user_tier} tier exceeded", retry_after)
 
 
-@router.get("/healthz")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.post("/v1/ask", response_model=AskResponse, responses=_ERRORS)
-async def ask(body: AskRequest, request: Request) -> AskResponse:
+async def ask(body: Any, request: Request) -> AskResponse:
     """Answer a question about the help center from retrieved documents (RAG)."""
     services = _services(request)
     _admit(services, "/v1/ask", body.user_tier, body.feature)
@@ -216,8 +244,7 @@ async def ask(body: AskRequest, request: Request) -> AskResponse:
     )
 
 
-@router.post("/v1/agent", response_model=AgentResponse, responses=_ERRORS)
-async def agent(body: AgentRequest, request: Request) -> AgentResponse:
+async def agent(body: Any, request: Request) -> AgentResponse:
     """Run the supervisor agent and its workers on a task, within `max_steps` LLM turns."""
     services = _services(request)
     _admit(services, "/v1/agent", body.user_tier, "agent")
@@ -239,6 +266,30 @@ async def agent(body: AgentRequest, request: Request) -> AgentResponse:
     )
 
 
+def build_router(settings: AppSettings) -> APIRouter:
+    """The app's routes, with request bodies for the settings' catalogue and text limit."""
+    ask_body, agent_body = request_models(settings.catalogue.names, settings.max_text_chars)
+    router = APIRouter()
+    router.add_api_route("/healthz", healthz, methods=["GET"])
+    for path, endpoint, body, response in (("/v1/ask", ask, ask_body, AskResponse), ("/v1/agent", agent, agent_body, AgentResponse)):
+        router.add_api_route(path, _typed(endpoint, body, response), methods=["POST"], response_model=response, responses=_ERRORS)
+    return router
+
+
+def _typed(
+    endpoint: Callable[[Any, Request], Awaitable[Any]], body: type[BaseModel], response: type[BaseModel]
+) -> Callable[[Any, Request], Awaitable[Any]]:
+    """`endpoint` with `body` as the type of its body parameter (FastAPI reads it from the signature)."""
+
+    async def route(body: Any, request: Request) -> Any:
+        return await endpoint(body, request)
+
+    # Not functools.wraps: its __wrapped__ would send FastAPI back to the original signature.
+    route.__name__, route.__qualname__, route.__doc__ = endpoint.__name__, endpoint.__qualname__, endpoint.__doc__
+    route.__annotations__ = {"body": body, "request": Request, "return": response}
+    return route
+
+
 def error_response(
     request: Request, status: int, type_: str, message: str, *, retry_after_s: float | None = None, details: list | None = None
 ) -> JSONResponse:
@@ -255,6 +306,7 @@ _LLM_STATUS: dict[str, tuple[int, str]] = {
     "timeout": (504, "provider_timeout"),
     "server_error": (502, "provider_error"),
     "connection": (502, "provider_unreachable"),
+    "not_found": (502, "provider_model_not_found"),
     "bad_request": (502, "provider_rejected_request"),
 }
 

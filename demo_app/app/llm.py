@@ -10,17 +10,27 @@ the GenAI semconv v1.41 by hand, below.
 
 One call (`LLMClient.chat`) = attempts on the requested model (1 + LLM_MAX_RETRIES, with
 exponential backoff and jitter, honouring a capped Retry-After), then the same on each
-cheaper model of the fallback chain, until one succeeds or all fail (`LLMError`).
+model of its fallback chain (the catalogue's `fallback:` links), until one succeeds or all
+fail (`LLMError`). A 404 (the provider does not serve the model) is not retried but falls
+back at once.
+
+Only the documented core of the chat-completions API is relied on, so any OpenAI-compatible
+server works: usage may be missing (no token observations then, cost 0), `model` may be
+missing (the requested model is reported), Retry-After may be seconds, an HTTP date or
+absent, error bodies may be anything. Label values stay bounded: the provider and model
+labels are the catalogue's names, whatever string the provider answers with.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import openai
@@ -28,14 +38,15 @@ from openai.types.chat import ChatCompletionMessageFunctionToolCall, ChatComplet
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from demo_app.app.pricing import PriceTable
-from demo_app.config import MODELS, AppSettings
+from demo_app.catalogue import Catalogue
+from demo_app.config import AppSettings
 from demo_app.telemetry import Telemetry, get_logger, mask, set_attributes
 
 __all__ = ["ChatResult", "LLMClient", "LLMError", "ToolCall", "fallback_chain", "error_type_of"]
 
 _log = get_logger()
-_PROVIDER = "openai"
 _OPERATION = "chat"
+_OTHER = "_OTHER"
 
 
 @dataclass(frozen=True)
@@ -61,13 +72,15 @@ class ChatResult:
     cost_usd: float
     retries: int = 0  # failed attempts before this answer, over all models
     fallback_used: bool = False
+    cached_input_tokens: int = 0  # part of input_tokens served from the provider's prompt cache
+    usage_reported: bool = True  # False: the provider sent no usage (token counts are 0, unknown)
 
 
 @dataclass
 class LLMError(Exception):
     """Every attempt failed. `kind` decides the HTTP status the API answers with."""
 
-    kind: str  # rate_limit | server_error | timeout | connection | bad_request
+    kind: str  # rate_limit | server_error | timeout | connection | not_found | bad_request
     error_type: str  # the openai exception class (contract error_type)
     message: str
     retry_after_s: float | None = None
@@ -78,10 +91,13 @@ class LLMError(Exception):
         return f"{self.kind}: {self.message}"
 
 
-def fallback_chain(model: str, enabled: bool = True) -> list[str]:
-    """`model`, then every cheaper model (sim-large -> sim-medium -> sim-small)."""
-    index = MODELS.index(model)
-    return list(MODELS[index:]) if enabled else [model]
+def fallback_chain(catalogue: Catalogue, model: str, enabled: bool = True, *, tools: bool = False) -> list[str]:
+    """`model`, then its catalogue fallbacks (sim-large -> sim-medium -> sim-small); with
+    `tools`, models marked `tools: false` are skipped (they would refuse the call)."""
+    if not enabled:
+        return [model]
+    chain = catalogue.fallback_chain(model)
+    return [chain[0], *(m for m in chain[1:] if catalogue.models[m].tools or not tools)]
 
 
 def error_type_of(exc: BaseException, allowed: Any) -> str:
@@ -111,21 +127,42 @@ def _retry_reason(exc: BaseException) -> str | None:
 
 
 def _retry_after(exc: BaseException) -> float | None:
+    """Seconds the provider asked us to wait: `retry-after-ms` (OpenAI), `Retry-After` in
+    seconds or as an HTTP date (RFC 9110); None when absent or unreadable."""
     response = getattr(exc, "response", None)
-    value = response.headers.get("retry-after") if response is not None else None
+    if response is None:
+        return None
+    headers = response.headers
     try:
-        return max(0.0, float(value)) if value is not None else None
+        if (ms := headers.get("retry-after-ms")) is not None:
+            return max(0.0, float(ms) / 1000)
     except ValueError:
-        return None  # an HTTP-date: rare from LLM providers, fall back to our backoff
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is always GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class LLMClient:
     """Chat completions against one OpenAI-compatible base URL, fully instrumented."""
 
-    def __init__(self, settings: AppSettings, tel: Telemetry, prices: PriceTable) -> None:
+    def __init__(self, settings: AppSettings, tel: Telemetry, prices: PriceTable | None = None) -> None:
         self._settings = settings
+        self._catalogue = settings.catalogue
         self._tel = tel
-        self._prices = prices
+        self._prices = prices or PriceTable.from_catalogue(self._catalogue)
+        self._warned: set[tuple[str, str]] = set()  # (kind, model) warnings already logged once
         self._tracer = tel.tracer("demo_app.app.llm")
         self._error_type_allowed = tel.contract.labels["error_type"].allows
         # max_retries=0: our loop retries, so each attempt is its own span and observation.
@@ -142,6 +179,7 @@ class LLMClient:
         self._retries = tel.metric("llmapp_llm_retries_total")
         self._fallbacks = tel.metric("llmapp_llm_fallbacks_total")
         self._rate_limits = tel.metric("llmapp_rate_limit_events_total")
+        self._unpriced = tel.metric("llmapp_unpriced_responses_total")
 
     async def close(self) -> None:
         await self._client.close()
@@ -163,7 +201,7 @@ class LLMClient:
         """
         failed = 0
         last: tuple[BaseException, str] | None = None
-        chain = fallback_chain(model, self._settings.llm_fallback_enabled)
+        chain = fallback_chain(self._catalogue, model, self._settings.llm_fallback_enabled, tools=bool(tools))
         for index, candidate in enumerate(chain):
             if index > 0:
                 self._fallbacks.labels(gen_ai_request_model=chain[index - 1], fallback_model=candidate).inc()
@@ -175,6 +213,9 @@ class LLMClient:
                     failed += 1
                     if isinstance(exc, openai.RateLimitError):
                         self._rate_limits.labels(source="provider", user_tier=user_tier).inc()
+                    if isinstance(exc, openai.NotFoundError):  # the provider does not serve this model
+                        last = (exc, "not_found")
+                        break  # no retry: the next model of the chain, if any
                     reason = _retry_reason(exc)
                     if reason is None:  # a 4xx of ours: neither a retry nor another model helps
                         raise self._error("bad_request", exc, failed - 1, chain[: index + 1]) from exc
@@ -189,6 +230,11 @@ class LLMClient:
         assert last is not None  # the loops ran at least once and every attempt failed
         last_exc, reason = last
         raise self._error(reason, last_exc, failed - 1, chain) from last_exc
+
+    def _warn_once(self, event: str, model: str) -> None:
+        if (event, model) not in self._warned:
+            self._warned.add((event, model))
+            _log.warning(event, gen_ai_request_model=model)
 
     def _error(self, kind: str, exc: BaseException, retries: int, models: list[str]) -> LLMError:
         return LLMError(
@@ -220,13 +266,14 @@ class LLMClient:
         attempt: int,
     ) -> ChatResult:
         """One API call in one `chat {model}` CLIENT span, with its metrics and log line."""
-        base_labels = {"gen_ai_operation_name": _OPERATION, "gen_ai_provider_name": _PROVIDER, "gen_ai_request_model": model}
+        provider = self._catalogue.provider(model)
+        base_labels = {"gen_ai_operation_name": _OPERATION, "gen_ai_provider_name": provider, "gen_ai_request_model": model}
         with self._tracer.start_as_current_span(f"{_OPERATION} {model}", kind=SpanKind.CLIENT) as span:
             set_attributes(
                 span,
                 {
                     "gen_ai.operation.name": _OPERATION,
-                    "gen_ai.provider.name": _PROVIDER,
+                    "gen_ai.provider.name": provider,
                     "gen_ai.request.model": model,
                     "gen_ai.request.stream": stream,
                     "app.llm.attempt": attempt,
@@ -240,6 +287,7 @@ class LLMClient:
                     result = await self._call_streaming(messages, model, tools, base_labels, started)
                 else:
                     result = await self._call(messages, model, tools)
+                result.model = result.model or model  # a server that names no model answered with the one asked for
             except openai.OpenAIError as exc:
                 error_type = error_type_of(exc, self._error_type_allowed)
                 elapsed = time.perf_counter() - started
@@ -256,22 +304,27 @@ class LLMClient:
                 )
                 raise
             elapsed = time.perf_counter() - started
-            result.cost_usd = self._prices.cost_usd(model, result.input_tokens, result.output_tokens)
+            cost = self._prices.cost_usd(model, result.input_tokens, result.output_tokens, result.cached_input_tokens)
+            if cost is None:
+                self._unpriced.labels(gen_ai_request_model=model).inc()
+                self._warn_once("llm model has no price: cost recorded as 0", model)
+            result.cost_usd = cost or 0.0
             labels = {**base_labels, "gen_ai_response_model": self._response_model_label(result.model)}
             self._duration.labels(**labels, error_type="").observe(elapsed)
-            self._tokens.labels(**labels, gen_ai_token_type="input").observe(result.input_tokens)
-            self._tokens.labels(**labels, gen_ai_token_type="output").observe(result.output_tokens)
+            if result.usage_reported:
+                self._tokens.labels(**labels, gen_ai_token_type="input").observe(result.input_tokens)
+                self._tokens.labels(**labels, gen_ai_token_type="output").observe(result.output_tokens)
+            else:  # 0 tokens would be a lie in the histogram; the call is still timed and counted
+                self._warn_once("llm provider reported no token usage", model)
             self._cost.labels(gen_ai_request_model=model, feature=feature, user_tier=user_tier).inc(result.cost_usd)
-            set_attributes(
-                span,
-                {
-                    "gen_ai.response.model": result.model,
-                    "gen_ai.response.id": result.response_id,
-                    "gen_ai.response.finish_reasons": [result.finish_reason],
-                    "gen_ai.usage.input_tokens": result.input_tokens,
-                    "gen_ai.usage.output_tokens": result.output_tokens,
-                },
-            )
+            attributes: dict[str, Any] = {
+                "gen_ai.response.model": result.model,
+                "gen_ai.response.id": result.response_id,
+                "gen_ai.response.finish_reasons": [result.finish_reason],
+            }
+            if result.usage_reported:
+                attributes |= {"gen_ai.usage.input_tokens": result.input_tokens, "gen_ai.usage.output_tokens": result.output_tokens}
+            set_attributes(span, attributes)
             if self._tel.capture_content:
                 output = [{"role": "assistant", "content": result.text, "tool_calls": [c.__dict__ for c in result.tool_calls]}]
                 set_attributes(span, {"gen_ai.output.messages": json.dumps(mask(output))})
@@ -288,9 +341,10 @@ class LLMClient:
             return result
 
     def _response_model_label(self, model: str) -> str:
-        # A provider may answer with a dated variant ("gpt-4o-2024-08-06"); the label set
-        # must stay bounded, so anything unknown is recorded as "" rather than as itself.
-        return model if self._tel.contract.labels["gen_ai_response_model"].allows(model) else ""
+        # A provider answers with the exact version ("gpt-4o-2024-08-06", "llama3.2:latest"):
+        # recorded as the catalogue model it belongs to; anything else as _OTHER, never as
+        # itself, so the label set stays the catalogue's.
+        return self._catalogue.canonical(model) or _OTHER
 
     async def _call(self, messages: Sequence[dict[str, Any]], model: str, tools: Sequence[dict[str, Any]] | None) -> ChatResult:
         kwargs: dict[str, Any] = {"tools": list(tools)} if tools else {}
@@ -305,12 +359,14 @@ class LLMClient:
         return ChatResult(
             text=choice.message.content or "",
             tool_calls=calls,
-            model=response.model,
-            response_id=response.id,
+            model=getattr(response, "model", None) or "",
+            response_id=getattr(response, "id", None) or "",
             finish_reason=choice.finish_reason or "",
-            input_tokens=usage.prompt_tokens if usage else 0,
-            output_tokens=usage.completion_tokens if usage else 0,
+            input_tokens=(usage.prompt_tokens or 0) if usage else 0,
+            output_tokens=(usage.completion_tokens or 0) if usage else 0,
             cost_usd=0.0,
+            cached_input_tokens=_cached_tokens(usage),
+            usage_reported=usage is not None,
         )
 
     async def _call_streaming(
@@ -330,17 +386,21 @@ class LLMClient:
         calls: dict[int, dict[str, str]] = {}
         first = True
         response_id = response_model = finish_reason = ""
-        input_tokens = output_tokens = 0
+        input_tokens = output_tokens = cached = 0
+        usage_reported = False
         async for chunk in stream:
+            chunk_model = getattr(chunk, "model", None) or ""
             if first:
                 first = False
                 self._ttfc.labels(
-                    **base_labels, gen_ai_response_model=self._response_model_label(chunk.model)
+                    **base_labels, gen_ai_response_model=self._response_model_label(chunk_model or model)
                 ).observe(time.perf_counter() - started)
-            response_id, response_model = chunk.id or response_id, chunk.model or response_model
-            if chunk.usage is not None:
-                input_tokens, output_tokens = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
-            for choice in chunk.choices:
+            response_id, response_model = getattr(chunk, "id", None) or response_id, chunk_model or response_model
+            usage = getattr(chunk, "usage", None)
+            if usage is not None:
+                input_tokens, output_tokens = usage.prompt_tokens or 0, usage.completion_tokens or 0
+                cached, usage_reported = _cached_tokens(usage), True
+            for choice in chunk.choices or []:
                 finish_reason = choice.finish_reason or finish_reason
                 if choice.delta.content:
                     text.append(choice.delta.content)
@@ -359,7 +419,15 @@ class LLMClient:
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             cost_usd=0.0,
+            cached_input_tokens=cached,
+            usage_reported=usage_reported,
         )
+
+
+def _cached_tokens(usage: Any) -> int:
+    """Prompt tokens served from the provider's cache (OpenAI's prompt_tokens_details), else 0."""
+    details = getattr(usage, "prompt_tokens_details", None)
+    return int(getattr(details, "cached_tokens", None) or 0)
 
 
 def _sdk_messages(messages: Sequence[dict[str, Any]]) -> list[ChatCompletionMessageParam]:

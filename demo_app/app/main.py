@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from demo_app.app.api import install_error_handlers, router
+from demo_app.app.api import build_router, install_error_handlers
 from demo_app.app.middleware import BodySizeLimitMiddleware
 from demo_app.app.services import Services
 from demo_app.config import get_settings
@@ -39,7 +39,7 @@ def create_app() -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    app.include_router(router)
+    app.include_router(build_router(settings))
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     tel.instrument(app)  # adds the request-id middleware outside the size limit, and GET /metrics
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 from demo_app.app.agents import AgentRunner
@@ -12,7 +11,8 @@ from demo_app.app.rag import Retriever
 from demo_app.app.ratelimit import TierLimit, TierRateLimiter
 from demo_app.app.retrieval import InstrumentedRetriever
 from demo_app.app.tools import build_tools
-from demo_app.config import FEATURES, MODELS, TIERS, AppSettings, TierLimitSettings
+from demo_app.catalogue import Catalogue
+from demo_app.config import AGENT_FEATURE, FEATURES, TIERS, AppSettings, TierLimitSettings
 from demo_app.telemetry import Telemetry
 
 __all__ = ["Services"]
@@ -33,27 +33,28 @@ class Services:
     def build(cls, settings: AppSettings, tiers: TierLimitSettings, tel: Telemetry) -> Services:
         retriever = InstrumentedRetriever(Retriever.from_corpus(), tel, k=settings.rag_top_k)
         limiter = TierRateLimiter({tier: TierLimit(*tiers.for_tier(tier)) for tier in TIERS})
-        llm = LLMClient(settings, tel, PriceTable.load())
-        agents = AgentRunner(llm, build_tools(retriever), tel, model=settings.model_for("agent"))
-        _create_counter_series(tel)
+        llm = LLMClient(settings, tel, PriceTable.from_catalogue(settings.catalogue))
+        agents = AgentRunner(llm, build_tools(retriever), tel, model=settings.model_for(AGENT_FEATURE))
+        _create_counter_series(tel, settings.catalogue)
         return cls(settings=settings, tel=tel, retriever=retriever, limiter=limiter, llm=llm, agents=agents)
 
 
-def _create_counter_series(tel: Telemetry) -> None:
+def _create_counter_series(tel: Telemetry, catalogue: Catalogue) -> None:
     """Create every counter series at 0 at start.
 
     A series that appears with its first increment has no earlier sample, so `rate()` and
     `increase()` miss that first event - exactly the one an alert is waiting for.
     """
     reasons = tel.contract.labels["reason"].values or ()
-    for model in MODELS:
-        for feature in (*FEATURES, "agent"):
+    for model, entry in catalogue.models.items():
+        for feature in (*FEATURES, AGENT_FEATURE):
             for tier in TIERS:
                 tel.metric("llmapp_cost_usd_total").labels(gen_ai_request_model=model, feature=feature, user_tier=tier)
         for reason in reasons:
             tel.metric("llmapp_llm_retries_total").labels(gen_ai_request_model=model, reason=reason)
-    for primary, cheaper in itertools.pairwise(MODELS):
-        tel.metric("llmapp_llm_fallbacks_total").labels(gen_ai_request_model=primary, fallback_model=cheaper)
+        tel.metric("llmapp_unpriced_responses_total").labels(gen_ai_request_model=model)
+        if entry.fallback is not None:
+            tel.metric("llmapp_llm_fallbacks_total").labels(gen_ai_request_model=model, fallback_model=entry.fallback)
     for source in ("app", "provider"):
         for tier in TIERS:
             tel.metric("llmapp_rate_limit_events_total").labels(source=source, user_tier=tier)

@@ -1,7 +1,9 @@
 """The simulated model catalogue: one table of latency and behaviour profiles.
 
 Prices are not here on purpose: a provider bills, the app estimates cost from its own
-price table (demo_app/data/prices.yaml), exactly as with a real provider.
+model catalogue (demo_app/data/models/simulator.yaml), exactly as with a real provider. The
+simulator does not read that file (it and the app meet only over HTTP); the names below
+must be the catalogue's, and tests/unit/test_catalogue.py fails when they drift.
 """
 
 from __future__ import annotations

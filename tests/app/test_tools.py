@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from demo_app.app.llm import error_type_of, fallback_chain
 from demo_app.app.tools import Tool, ToolError, calculate, word_count
+from demo_app.catalogue import BUNDLED_CATALOGUES, DEFAULT_MODELS_FILE, Catalogue, load_catalogue
 from demo_app.contract import load_contract
 
 ALLOWED_ERROR_TYPE = load_contract().labels["error_type"].allows
@@ -57,11 +58,23 @@ def test_tool_arguments_must_be_json_with_the_parameter() -> None:
             tool.call(bad)
 
 
-def test_fallback_chain_goes_to_cheaper_models() -> None:
-    assert fallback_chain("sim-large") == ["sim-large", "sim-medium", "sim-small"]
-    assert fallback_chain("sim-medium") == ["sim-medium", "sim-small"]
-    assert fallback_chain("sim-small") == ["sim-small"]
-    assert fallback_chain("sim-large", enabled=False) == ["sim-large"]
+def test_fallback_chain_follows_the_catalogue() -> None:
+    sim = load_catalogue(DEFAULT_MODELS_FILE)
+    assert fallback_chain(sim, "sim-large") == ["sim-large", "sim-medium", "sim-small"]
+    assert fallback_chain(sim, "sim-medium") == ["sim-medium", "sim-small"]
+    assert fallback_chain(sim, "sim-small") == ["sim-small"]
+    assert fallback_chain(sim, "sim-large", enabled=False) == ["sim-large"]
+
+
+def test_fallback_chain_with_tools_skips_models_that_take_none() -> None:
+    ollama = load_catalogue(BUNDLED_CATALOGUES["ollama"])
+    assert ollama.models["mistral"].tools is False
+    chained = Catalogue.model_validate(
+        {"models": {"a": {"provider": "ollama", "fallback": "b"}, "b": {"provider": "ollama", "fallback": "c", "tools": False},
+                    "c": {"provider": "ollama"}}}
+    )
+    assert fallback_chain(chained, "a") == ["a", "b", "c"]
+    assert fallback_chain(chained, "a", tools=True) == ["a", "c"]
 
 
 def test_error_types_stay_inside_the_contract() -> None:
@@ -74,7 +87,8 @@ def test_error_types_stay_inside_the_contract() -> None:
         "RateLimitError": status_error(openai.RateLimitError, 429),
         "InternalServerError": status_error(openai.InternalServerError, 503),
         "BadRequestError": status_error(openai.BadRequestError, 400),
-        "APIStatusError": status_error(openai.NotFoundError, 404),  # not listed: its parent class
+        "NotFoundError": status_error(openai.NotFoundError, 404),
+        "APIStatusError": status_error(openai.ConflictError, 409),  # not listed: its parent class
         "APITimeoutError": openai.APITimeoutError(request=request),
         "APIConnectionError": openai.APIConnectionError(request=request),
         "_OTHER": ValueError("x"),
