@@ -152,6 +152,10 @@ class Catalogue(_Strict):
         matches = [n for n in self.models if response_model.startswith(n) and response_model[len(n)] in "-:@"]
         return max(matches, key=len) if matches else None
 
+    @property
+    def path(self) -> Path:
+        return Path(self.source)
+
     def unknown_model_message(self, model: str) -> str:
         return f"unknown model {model!r}; the catalogue {self.source} has: {', '.join(self.names)}"
 

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from demo_app.catalogue import DEFAULT_MODELS_FILE, Catalogue, CatalogueError, load_catalogue
+from demo_app.catalogue import BUNDLED_CATALOGUES, DEFAULT_MODELS_FILE, Catalogue, CatalogueError, load_catalogue
 from demo_app.contract import declared_values
 
 __all__ = [
@@ -140,7 +140,12 @@ class AppSettings(BaseSettings):
         for feature in (*FEATURES, AGENT_FEATURE):
             model = self.model_for(feature)
             if model not in catalogue.models:
-                raise ValueError(f"MODEL_{feature.upper()}: {catalogue.unknown_model_message(model)}")
+                hint = "".join(
+                    f"; {model!r} is in {path}: set LLM_MODELS_FILE to it (or add the model to yours)"
+                    for path in BUNDLED_CATALOGUES.values()
+                    if path != catalogue.path and model in load_catalogue(path).models
+                )
+                raise ValueError(f"MODEL_{feature.upper()}: {catalogue.unknown_model_message(model)}{hint}")
         agent = self.model_for(AGENT_FEATURE)
         if not catalogue.models[agent].tools:
             usable = [n for n, m in catalogue.models.items() if m.tools]

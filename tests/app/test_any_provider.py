@@ -117,7 +117,7 @@ def other_app(launch: Callable[..., Proc], provider: str, sink: OtlpSink, tmp_pa
     models.write_text(CATALOGUE, encoding="utf-8")
     env = {
         **APP_ENV, **FAST_EXPORT, "LLM_BASE_URL": provider, "LLM_MODELS_FILE": str(models), "LLM_API_KEY": "not-a-real-key",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint, "MAX_TEXT_CHARS": "500",
     }
     return launch("app", env, tmp_path_factory.mktemp("other-app-logs"))
 
@@ -187,6 +187,15 @@ def test_a_model_outside_the_catalogue_is_a_422_listing_the_valid_ones(other_app
     assert response.status_code == 422
     message = response.json()["error"]["message"]
     assert all(name in message for name in ("gpt-4o-mini", "llama3.2", "no-tools")), message
+
+
+def test_schema_and_limits_follow_the_settings(other_app: Proc) -> None:
+    schema = httpx.get(f"{other_app.url}/openapi.json", timeout=5).json()["components"]["schemas"]
+    assert schema["AskRequest"]["properties"]["question"]["maxLength"] == 500  # MAX_TEXT_CHARS, not a hard-coded 4000
+    assert schema["AskRequest"]["properties"]["model"]["anyOf"][0]["enum"][:2] == ["gpt-4o-mini", "llama3.2"]
+    assert schema["AgentRequest"]["properties"]["task"]["maxLength"] == 500
+    assert _ask(other_app, question="x" * 501).status_code == 422
+    assert _ask(other_app, question="share " * 83).status_code == 200  # 498 characters
 
 
 def test_404_falls_back_at_once_then_maps_to_502(other_app: Proc) -> None:
