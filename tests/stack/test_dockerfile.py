@@ -73,7 +73,7 @@ def test_dockerignore_sends_only_the_package(repo_root):
         for line in (repo_root / ".dockerignore").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    for needed in ("pyproject.toml", "README.md", "requirements/app.txt", "demo_app/contract.yaml", "demo_app/data/prices.yaml"):
+    for needed in ("pyproject.toml", "README.md", "requirements/app.txt", "demo_app/contract.yaml", "demo_app/data/models/simulator.yaml"):
         assert not _dockerignore_excludes(patterns, needed), f"{needed} must reach the build"
     for unwanted in (".venv/bin/python", ".git/config", "tests/conftest.py", ".env", "grafana/dashboards/x.json", "requirements/test.txt"):
         assert _dockerignore_excludes(patterns, unwanted), f"{unwanted} must not be sent to the daemon"
