@@ -20,6 +20,8 @@ from demo_app.llm_sim.fault_admin import fault_router
 from demo_app.llm_sim.faults import FaultRegistry
 from demo_app.llm_sim.models import MODELS, get_model
 from demo_app.llm_sim.responses import error, model_card, unknown_model
+from demo_app.catalogue import DEFAULT_MODELS_FILE
+from demo_app.contract import load_contract
 from demo_app.telemetry import setup_telemetry
 
 __all__ = ["create_app"]
@@ -55,7 +57,9 @@ def create_app(settings: SimSettings | None = None, registry: FaultRegistry | No
     """The simulator's FastAPI app, instrumented (traces, request ids, GET /metrics)."""
     settings = settings or SimSettings()
     faults = registry or FaultRegistry()
-    tel = setup_telemetry(service_name="llm-sim", component="llm_sim")
+    # The simulator serves the simulator catalogue's models whatever LLM_MODELS_FILE the app
+    # beside it uses: its model labels come from that catalogue, not from the environment.
+    tel = setup_telemetry(service_name="llm-sim", component="llm_sim", contract=load_contract(models_file=DEFAULT_MODELS_FILE))
     app = FastAPI(title="LLM simulator", version="1.0", description="OpenAI-compatible chat completions with fault injection.")
     app.add_exception_handler(RequestValidationError, _invalid)
     _add_catalogue_and_health(app)

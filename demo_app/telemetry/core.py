@@ -145,9 +145,13 @@ def _instrument_http_clients(provider: TracerProvider) -> None:
 
 
 def setup_telemetry(
-    service_name: str, component: str, *, settings: TelemetrySettings | None = None
+    service_name: str, component: str, *, settings: TelemetrySettings | None = None, contract: Contract | None = None
 ) -> Telemetry:
-    """Set up traces, logs and metrics for `component` once per process; later calls return the same."""
+    """Set up traces, logs and metrics for `component` once per process; later calls return the same.
+
+    `contract` defaults to the contract resolved with the active model catalogue ($LLM_MODELS_FILE);
+    a component whose models do not depend on that setting (the simulator) passes its own.
+    """
     with _lock:
         existing = _instances.get(component)
         if existing is not None:
@@ -156,7 +160,7 @@ def setup_telemetry(
         # New HTTP semconv attribute names (http.request.method, http.route, ...) on server
         # and client spans, as the contract names them. Must be set before instrumenting.
         os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
-        contract = load_contract()
+        contract = contract or load_contract()
         registry = CollectorRegistry(auto_describe=True)
         instruments = build_instruments(
             contract, component, registry, strict=settings.telemetry_strict_labels, enabled=settings.telemetry_metrics_enabled

@@ -59,6 +59,15 @@ class TestMetrics:
             key = {"gen_ai_request_model": "sim-medium", "status": status}
             assert _value(after, "llmsim_requests_total", **key) - _value(before, "llmsim_requests_total", **key) == delta, status
 
+    def test_models_file_of_the_app_does_not_change_the_simulator(self, start_sim, rag) -> None:
+        """Compose gives both processes one environment: an app on the OpenAI catalogue must
+        not leave the simulator with labels outside its contract (strict labels fail loudly)."""
+        openai_sim = start_sim(LLM_MODELS_FILE="demo_app/data/models/openai.yaml")
+        client = openai.OpenAI(base_url=f"{openai_sim.url}/v1", api_key="sk-test", max_retries=0)
+        client.chat.completions.create(model="sim-large", messages=rag("What does Loki index?"))
+        samples = _samples(openai_sim.url)
+        assert _value(samples, "llmsim_requests_total", gen_ai_request_model="sim-large", status="ok") == 1
+
     def test_active_faults_gauge_follows_ttl(self, sim, add_fault) -> None:
         add_fault(kind="latency", ttl_s=1)
         add_fault(kind="latency", ttl_s=60)
