@@ -14,14 +14,14 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
+from demo_app.catalogue import DEFAULT_MODELS_FILE
+from demo_app.contract import load_contract
 from demo_app.llm_sim.chat import chat_router
 from demo_app.llm_sim.config import SimSettings
 from demo_app.llm_sim.fault_admin import fault_router
 from demo_app.llm_sim.faults import FaultRegistry
 from demo_app.llm_sim.models import MODELS, get_model
 from demo_app.llm_sim.responses import error, model_card, unknown_model
-from demo_app.catalogue import DEFAULT_MODELS_FILE
-from demo_app.contract import load_contract
 from demo_app.telemetry import setup_telemetry
 
 __all__ = ["create_app"]
