@@ -3,7 +3,8 @@
 The incoming models mirror Alertmanager's webhook documentation and refuse anything else,
 so a garbage POST is a 422 instead of a half-stored entry. Timestamps stay the strings
 Alertmanager wrote (RFC 3339 with up to nanoseconds, `0001-01-01T00:00:00Z` for "not
-ended"): the receiver echoes them, it does not reinterpret them.
+ended"): the receiver echoes them, it does not reinterpret them. Field names are
+Alertmanager's own JSON keys, camelCase included (startsAt, generatorURL, ...).
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ class WebhookAlert(BaseModel):
     status: Status
     labels: _LabelMap
     annotations: _LabelMap = Field(default_factory=dict)
-    startsAt: str = Field(pattern=_RFC3339)  # noqa: N815 - Alertmanager's field names
-    endsAt: str = Field(pattern=_RFC3339)  # noqa: N815
-    generatorURL: str = ""  # noqa: N815
+    startsAt: str = Field(pattern=_RFC3339)
+    endsAt: str = Field(pattern=_RFC3339)
+    generatorURL: str = ""
     fingerprint: str = ""
 
 
@@ -40,14 +41,14 @@ class WebhookPayload(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     version: Literal["4"]
-    groupKey: str  # noqa: N815
-    truncatedAlerts: int = Field(default=0, ge=0)  # noqa: N815
+    groupKey: str
+    truncatedAlerts: int = Field(default=0, ge=0)
     status: Status
     receiver: str
-    groupLabels: _LabelMap = Field(default_factory=dict)  # noqa: N815
-    commonLabels: _LabelMap = Field(default_factory=dict)  # noqa: N815
-    commonAnnotations: _LabelMap = Field(default_factory=dict)  # noqa: N815
-    externalURL: str = ""  # noqa: N815
+    groupLabels: _LabelMap = Field(default_factory=dict)
+    commonLabels: _LabelMap = Field(default_factory=dict)
+    commonAnnotations: _LabelMap = Field(default_factory=dict)
+    externalURL: str = ""
     alerts: list[WebhookAlert] = Field(min_length=1, max_length=10_000)
 
     def alertnames(self) -> list[str]:
@@ -61,8 +62,8 @@ class StoredAlert(BaseModel):
     status: Status
     labels: _LabelMap
     annotations: _LabelMap
-    startsAt: str  # noqa: N815
-    endsAt: str  # noqa: N815
+    startsAt: str
+    endsAt: str
     fingerprint: str
 
 
@@ -72,13 +73,13 @@ class StoredNotification(BaseModel):
     received_at: datetime
     status: Status
     receiver: str
-    groupKey: str  # noqa: N815
-    groupLabels: _LabelMap  # noqa: N815
-    commonLabels: _LabelMap  # noqa: N815
+    groupKey: str
+    groupLabels: _LabelMap
+    commonLabels: _LabelMap
     alerts: list[StoredAlert]
 
     @classmethod
-    def from_payload(cls, payload: WebhookPayload, received_at: datetime) -> "StoredNotification":
+    def from_payload(cls, payload: WebhookPayload, received_at: datetime) -> StoredNotification:
         return cls(
             received_at=received_at,
             status=payload.status,

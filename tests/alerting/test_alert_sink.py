@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -64,11 +64,11 @@ class TestStoring:
         assert set(alert) == {"status", "labels", "annotations", "startsAt", "endsAt", "fingerprint"}
         assert alert["startsAt"] == "2026-11-26T04:50:00.123456789Z"  # echoed, not reinterpreted
         received = datetime.fromisoformat(got["received_at"])
-        assert received.tzinfo is not None and abs(datetime.now(timezone.utc) - received) < timedelta(seconds=30)
+        assert received.tzinfo is not None and abs(datetime.now(UTC) - received) < timedelta(seconds=30)
 
     def test_filters_by_alertname_and_since(self, sink):
         post(sink, notification("LLMHighErrorRate"))
-        middle = datetime.now(timezone.utc)
+        middle = datetime.now(UTC)
         post(sink, notification("LLMCostSpike", model="sim-small"))
         post(sink, notification("LLMHighErrorRate", status="resolved"))
         assert [n["status"] for n in alerts(sink, alertname="LLMHighErrorRate")["notifications"]] == ["firing", "resolved"]
@@ -133,10 +133,10 @@ class TestRefusing:
 
     def test_refusals_are_counted_as_invalid(self, sink):
         text = httpx.get(f"{sink.url}/metrics", timeout=10).text
-        before = sum(float(l.split()[-1]) for l in text.splitlines() if 'status="invalid"' in l and not l.startswith("#"))
+        before = sum(float(line.split()[-1]) for line in text.splitlines() if 'status="invalid"' in line and not line.startswith("#"))
         post(sink, b"{")
         text = httpx.get(f"{sink.url}/metrics", timeout=10).text
-        after = sum(float(l.split()[-1]) for l in text.splitlines() if 'status="invalid"' in l and not l.startswith("#"))
+        after = sum(float(line.split()[-1]) for line in text.splitlines() if 'status="invalid"' in line and not line.startswith("#"))
         assert after == before + 1
 
 
