@@ -23,7 +23,7 @@ STACK_URLS := --app-url http://app:8000 --sim-url http://llm-sim:8081 \
 	--prometheus-url http://prometheus:9090 --alertmanager-url http://alertmanager:9093 \
 	--sink-url http://alert-sink:8082
 
-.PHONY: help venv lock tools js lint test test-fast up down logs ps clean load native-up native-down native-status load-native bench dashboards contract-docs
+.PHONY: help venv lock tools js lint test test-fast up down logs ps clean load native-up native-down native-status load-native bench dashboards contract-docs rules
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -110,6 +110,10 @@ test-fast: venv js ## Run the tests that need no live native stack
 
 bench: venv tools ## Measure instrumentation overhead, series count and time to alert
 	$(PY) -m bench
+
+rules: venv ## Regenerate the generated rules (models.yml from a catalogue: make rules CATALOGUE=openai; slo.yml)
+	$(PY) prometheus/rules/gen_models.py $(if $(CATALOGUE),--catalogue $(CATALOGUE))
+	$(PY) prometheus/rules/gen_slo.py
 
 dashboards: venv ## Regenerate grafana/dashboards/*.json from grafana/dashboards_src
 	$(PY) -m grafana.dashboards_src

@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 
-
 def _run(argv: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=cwd)
 
@@ -38,7 +37,7 @@ def test_rule_tests_fail_when_a_rule_changes(promtool, rules_dir, tmp_path):
     rules_copy = tmp_path / "rules"
     (rules_copy / "tests").mkdir(parents=True)
     src_dir = rules_dir
-    for name in ("llm-recording.yml", "llm-alerts.yml"):
+    for name in ("llm-recording.yml", "models.yml", "llm-alerts.yml"):
         (rules_copy / name).write_text((src_dir / name).read_text())
     alerts = rules_copy / "llm-alerts.yml"
     text = alerts.read_text()
@@ -49,3 +48,4 @@ def test_rule_tests_fail_when_a_rule_changes(promtool, rules_dir, tmp_path):
     result = _run([promtool, "test", "rules", test_file.name], cwd=test_file.parent)
     assert result.returncode != 0
     assert "LLMHighErrorRate" in result.stdout + result.stderr
+    assert "FAILED" in result.stdout + result.stderr, "the tests ran and failed (not a rule file left out of the copy)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import ClassVar
 
 import promql_parser as pp
 import pytest
@@ -201,7 +202,7 @@ def test_every_expression_parses(all_rules):
     for rule in all_rules:
         try:
             pp.parse(rule.expr)
-        except Exception as exc:  # noqa: BLE001 - the parser's error types are not public
+        except Exception as exc:  # the parser's error types are not public
             pytest.fail(f"{rule}: {exc}")
 
 
@@ -209,6 +210,19 @@ def test_rules_name_only_contract_metrics_labels_and_values(all_rules, catalogue
     report = {str(rule): problems(rule, catalogue) for rule in all_rules}
     report = {k: v for k, v in report.items() if v}
     assert not report, "\n".join(f"{k}: {p}" for k, v in report.items() for p in v)
+
+
+def test_recording_rule_labels_take_allowed_values(all_rules, catalogue):
+    """A constant series (a model's threshold or price) labelled with a model or token type the app
+    never reports would never match: its `labels:` must be allowed values of the contract."""
+    bad = [
+        f"{rule}: {name}={value!r}"
+        for rule in all_rules
+        if not rule.is_alert
+        for name, value in (rule.raw.get("labels") or {}).items()
+        if name in catalogue.contract.labels and not catalogue.contract.labels[name].allows(str(value))
+    ]
+    assert not bad, bad
 
 
 def test_recording_rule_names_follow_level_metric_operations(all_rules):
@@ -222,7 +236,7 @@ class TestTheCheckerItself:
     def _rule(self, expr: str):
         class _R:
             is_alert = True
-            raw: dict = {}
+            raw: ClassVar[dict] = {}
         r = _R()
         r.expr = expr  # type: ignore[attr-defined]
         return r

@@ -159,7 +159,7 @@ class Catalogue:
             if str(node.op) == "or":
                 return left | right
             # group_left(x) copies x from the right-hand side; otherwise the vector side's labels stay.
-            extra = set(node.modifier.group_labels) if node.modifier is not None else set()
+            extra = set(node.modifier.group_labels or ()) if node.modifier is not None else set()
             return (left or right) | extra
         return set()  # number and string literals
 
