@@ -36,6 +36,11 @@ __all__ = [
     "FEATURE",
     "TIER",
     "TRACE_METRICS_STEP",
+    "COST_BY_MODEL",
+    "COST_BY_TYPE",
+    "COST_TOTAL",
+    "UNPRICED_TOKENS",
+    "token_cost_usd",
     "new_dashboard",
     "prom",
     "or_zero",
@@ -71,6 +76,24 @@ TIER = 'user_tier=~"$tier"'
 # scrape interval, so `$__rate_interval` is at least 4 x 15 s = 1m and every window holds
 # several samples (with the data source's 5 s it would be 20 s, and most points empty).
 TRACE_METRICS_STEP = "15s"
+
+# Spend computed in Prometheus (prometheus/rules/models.yml, generated from the model catalogue):
+# the semconv token-usage histogram times the catalogue's USD per token, for any app that emits
+# gen_ai_client_token_usage. By model only (the token metric has no feature or tier); models
+# without a price have no cost, their tokens per second are UNPRICED_TOKENS.
+COST_BY_MODEL = "gen_ai_request_model:gen_ai_client_token_usage_cost_usd_per_hour:rate1m"
+COST_BY_TYPE = "gen_ai_request_model_gen_ai_token_type:gen_ai_client_token_usage_cost_usd_per_hour:rate1m"
+COST_TOTAL = ":gen_ai_client_token_usage_cost_usd_per_hour:rate1m"
+UNPRICED_TOKENS = "gen_ai_request_model_gen_ai_token_type:gen_ai_client_token_usage_sum:rate1m_unpriced"
+_PRICE = "gen_ai_request_model_gen_ai_token_type:llm_model_price_usd_per_token:catalogue"
+
+
+def token_cost_usd(func: str, window: str) -> str:
+    """USD by model and token type: `func` (increase or rate) of the token histogram's sum x price."""
+    return (
+        f"sum by (gen_ai_request_model, gen_ai_token_type) ({func}(gen_ai_client_token_usage_sum{{{MODEL}}}[{window}]))"
+        f" * on (gen_ai_request_model, gen_ai_token_type) {_PRICE}"
+    )
 
 
 def _variable(name: str, label: str, metric: str, label_name: str, description: str) -> dashboard.QueryVariable:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard
 
 from .common import (
+    COST_BY_MODEL,
     FEATURE,
     LLM_ROUTES,
     MODEL,
@@ -81,8 +82,13 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             stat_panel(
                 "Spend per hour",
-                "Estimated LLM spend in USD per hour at the current rate, for the selected model, feature and tier.",
-                [prom(f"sum(rate(llmapp_cost_usd_total{{{MODEL}, {FEATURE}, {TIER}}}[$__rate_interval])) * 3600")],
+                "Estimated LLM spend in USD per hour at the current rate, two ways. computed: tokens x the model "
+                "catalogue's prices, for the selected models (any app; the token metric has no feature or tier). "
+                "app-reported: the app's own llmapp_cost_usd_total, for the selected model, feature and tier.",
+                [
+                    prom(f"sum({COST_BY_MODEL}{{{MODEL}}})", "computed", ref="A"),
+                    prom(f"sum(rate(llmapp_cost_usd_total{{{MODEL}, {FEATURE}, {TIER}}}[$__rate_interval])) * 3600", "app-reported", ref="B"),
+                ],
                 unit="currencyUSD",
                 decimals=2,
             )
@@ -173,8 +179,9 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             timeseries_panel(
                 "Spend per hour by model",
-                "Estimated USD per hour by requested model, from the illustrative price table.",
-                [prom(f"gen_ai_request_model:llmapp_cost_usd_per_hour:rate1m{{{MODEL}}}", "{{gen_ai_request_model}}")],
+                "Estimated USD per hour by requested model, computed from token usage and the model catalogue's prices "
+                "(recording rule; illustrative prices for the simulator).",
+                [prom(f"{COST_BY_MODEL}{{{MODEL}}}", "{{gen_ai_request_model}}")],
                 unit="currencyUSD",
                 stacked=True,
             )

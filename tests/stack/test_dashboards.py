@@ -391,3 +391,23 @@ def test_logql_and_traceql_parse_with_grafanas_grammars(dashboards, all_panels, 
     results = {result["id"]: result["errors"] for result in check_queries(items)}
     assert results.pop("broken logql") and results.pop("broken traceql")
     assert {where: errors for where, errors in results.items() if errors} == {}
+
+
+def test_cost_panels_say_which_spend_they_show(dashboards, all_panels):
+    """Spend by model is computed from token usage x catalogue prices (any app); a panel that reads
+    the app's own llmapp_cost_usd_total (the only source with feature and tier) says so."""
+    computed = "gen_ai_client_token_usage_cost_usd_per_hour"
+    price = "llm_model_price_usd_per_token"
+    reads = {"computed": 0, "app": 0}
+    for name in ("llm-cost.json", "llm-overview.json"):
+        for panel in all_panels(dashboards[name]):
+            exprs = " ".join(target.get("expr", "") for target in panel.get("targets", []))
+            if "llmapp_cost_usd" in exprs:
+                reads["app"] += 1
+                assert "llmapp_cost_usd_total" in panel["description"], f"{name} / {panel['title']}: say it is the app's own cost"
+            if computed in exprs or price in exprs:
+                reads["computed"] += 1
+                assert "catalogue" in panel["description"], f"{name} / {panel['title']}: say where the prices come from"
+            if panel["title"] == "Spend per hour by model":
+                assert computed in exprs and "llmapp_cost" not in exprs, f"{name}: by model reads the computed cost"
+    assert reads["computed"] >= 8 and reads["app"] >= 3, reads
