@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import promql_parser as pp
 import pytest
+import yaml
 
 from demo_app.contract import load_contract
 
@@ -24,18 +25,42 @@ BUILTIN_PREFIXES = ("prometheus_", "alertmanager_")
 RECORD_NAME = re.compile(r"^[a-z_]*:[a-z][a-z0-9_]*:[a-z0-9_]+$")
 _REGEX_META = re.compile(r"[.*+?()\[\]{}^$\\]")
 _KEEP_INNER = {"topk", "bottomk", "limitk", "limit_ratio"}
+# The semantic-conventions bridge: its rules record contract series from the foreign dialects'
+# metrics, which are declared (with their labels) in DIALECT_METRICS.
+BRIDGE_FILE = "dialects.yml"
+DIALECT_LABEL = "semconv_dialect"
+DIALECT_METRICS = "dialect-metrics.yaml"
+
+
+def load_dialects(rules_dir) -> dict[str, dict[str, dict]]:
+    """{dialect: {Prometheus family name: its declaration}} from dialect-metrics.yaml."""
+    spec = yaml.safe_load((rules_dir / DIALECT_METRICS).read_text(encoding="utf-8"))["dialects"]
+    return {name: {m["name"]: m for m in d["metrics"]} for name, d in spec.items()}
+
+
+def _sample_names(family: str, kind: str) -> list[str]:
+    return [f"{family}_{s}" for s in ("bucket", "sum", "count")] if kind == "histogram" else [family]
 
 
 class _Catalogue:
     """What a selector may name: contract metrics with their labels, and recorded series."""
 
-    def __init__(self, rules) -> None:
+    def __init__(self, rules, dialects: dict[str, dict[str, dict]] | None = None) -> None:
         self.contract = load_contract()
         self.metric_labels: dict[str, set[str]] = {}
         for metric in self.contract.metrics:
             for sample in metric.sample_names:
                 extra = {"le"} if sample.endswith("_bucket") else set()
                 self.metric_labels[sample] = set(metric.labels) | SCRAPE_LABELS | extra
+        # The foreign dialects' metrics the bridge reads (never the contract's own names).
+        self.dialect_of: dict[str, str] = {}
+        for dialect, metrics in (dialects or {}).items():
+            for family, metric in metrics.items():
+                for sample in _sample_names(family, metric["type"]):
+                    assert sample not in self.metric_labels, f"{sample}: a dialect metric may not shadow a contract one"
+                    extra = {"le"} if sample.endswith("_bucket") else set()
+                    self.metric_labels[sample] = set(metric["labels"]) | SCRAPE_LABELS | extra
+                    self.dialect_of[sample] = dialect
         self.recorded: dict[str, set[str]] = {}
         # Rules read rules of other files in any order: repeat until nothing changes.
         records = [r for r in rules if not r.is_alert]
@@ -194,8 +219,13 @@ def _check_le(name: str, value: str, op: str, cat: _Catalogue, found: list[str])
 
 
 @pytest.fixture(scope="module")
-def catalogue(all_rules) -> _Catalogue:
-    return _Catalogue(all_rules)
+def dialects(rules_dir) -> dict[str, dict[str, dict]]:
+    return load_dialects(rules_dir)
+
+
+@pytest.fixture(scope="module")
+def catalogue(all_rules, dialects) -> _Catalogue:
+    return _Catalogue(all_rules, dialects)
 
 
 def test_every_expression_parses(all_rules):
@@ -226,8 +256,55 @@ def test_recording_rule_labels_take_allowed_values(all_rules, catalogue):
 
 
 def test_recording_rule_names_follow_level_metric_operations(all_rules):
-    bad = [str(r) for r in all_rules if not r.is_alert and not RECORD_NAME.match(r.name)]
+    """Except the bridge's, which record contract series (checked below)."""
+    bad = [str(r) for r in all_rules if not r.is_alert and r.path.name != BRIDGE_FILE and not RECORD_NAME.match(r.name)]
     assert not bad, f"not level:metric:operations: {bad}"
+
+
+class TestTheSemconvBridge:
+    """dialects.yml records contract series, each from one declared dialect's metrics, labelled with it."""
+
+    def test_every_bridge_rule_records_a_contract_series_from_its_own_dialect(self, all_rules, catalogue, dialects):
+        contract_samples = catalogue.contract.all_sample_names()
+        bridge = [r for r in all_rules if r.path.name == BRIDGE_FILE]
+        assert bridge, "no rules in dialects.yml"
+        for rule in bridge:
+            assert rule.name in contract_samples, f"{rule}: the bridge records contract series only"
+            dialect = (rule.raw.get("labels") or {}).get(DIALECT_LABEL)
+            assert dialect in dialects, f"{rule}: {DIALECT_LABEL}={dialect!r} is not a dialect of {DIALECT_METRICS}"
+            sources = _selector_names(pp.parse(rule.expr))
+            assert sources, rule
+            assert {catalogue.dialect_of.get(n) for n in sources} == {dialect}, f"{rule}: reads {sources}, not {dialect} metrics"
+            suffix = next(s for s in ("_bucket", "_sum", "_count", "_total", "") if rule.name.endswith(s))
+            for name in sources:  # a bucket from buckets, a counter from a counter or a histogram's sum/count
+                assert suffix in {"_total", "_sum"} or name.endswith(suffix), f"{rule}: {name} is not a {suffix or 'gauge'}"
+
+    def test_no_other_rule_file_reads_a_dialect(self, all_rules, catalogue):
+        for rule in all_rules:
+            if rule.path.name != BRIDGE_FILE:
+                assert not _selector_names(pp.parse(rule.expr)) & set(catalogue.dialect_of), f"{rule}: read the contract names"
+
+    def test_every_declared_name_is_the_prometheus_translation_of_its_otel_name(self, dialects):
+        """dots to underscores, unit suffix (s -> seconds, {annotation} dropped, other units kept), _total."""
+        units = {"s": "seconds", "1": "", "By": "bytes"}
+        for metrics in dialects.values():
+            for family, m in metrics.items():
+                unit = re.sub(r"\{[^}]*\}", "", str(m["unit"]))
+                name = re.sub(r"[^A-Za-z0-9:]+", "_", m["otel_name"])
+                suffix = units.get(unit, unit)
+                if suffix and not name.endswith(suffix):
+                    name += f"_{suffix}"
+                if m["type"] == "counter":
+                    name += "_total"
+                assert family == name, f"{m['otel_name']} ({m['unit']}, {m['type']}) is {name} in Prometheus, not {family}"
+
+
+def _selector_names(node) -> set[str]:
+    if isinstance(node, pp.MatrixSelector):
+        return {node.vector_selector.name}
+    if isinstance(node, pp.VectorSelector):
+        return {node.name}
+    return set().union(*(_selector_names(c) for c in _children(node))) if _children(node) else set()
 
 
 class TestTheCheckerItself:
