@@ -64,7 +64,7 @@ def _install(lock: Path, venv: Path, say: Callable[[str], None]) -> None:
             line = line.rstrip()
             tail.append(line)
             if line.startswith(("Collecting", "Successfully installed", "ERROR")):
-                say(f"  [{time.monotonic() - started:5.1f} s] {line[:160]}")
+                say(f"  [{time.monotonic() - started:5.1f} s] {line.split(' (from ')[0][:160]}")
         code = proc.wait()
     finally:
         watchdog.cancel()

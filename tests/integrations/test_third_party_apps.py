@@ -231,6 +231,9 @@ def test_dashboards_alert_and_spans_work_for_third_party_instrumentation(app, ex
                 if pending:
                     time.sleep(5)
             results = {key: _query(prom, query) for key, query in targets}
+            # The dashboards' $model variable (label_values of the duration histogram) lists the app's model.
+            models = httpx.get(f"{prom}/api/v1/label/gen_ai_request_model/values",
+                               params={"match[]": "gen_ai_client_operation_duration_seconds_count"}, timeout=10).json()["data"]
             bridges = {(record, expr): bool(_query(prom, expr)) for record, expr in _bridge_rules(app.dialect)}
 
             # Nothing else in the stack feeds the GenAI panels: only the example's job has those series.
@@ -253,6 +256,7 @@ def test_dashboards_alert_and_spans_work_for_third_party_instrumentation(app, ex
         print(f"  bridge ({app.dialect}) {record} <- {expr.strip()}: {'matches' if matched else 'MATCHES NOTHING from this app'}")
 
     assert jobs == {job}, f"GenAI series from other jobs: {jobs}"
+    assert app.model in models, f"$model offers {models}"
     unbridged = [key for key in sorted(app.bridged) if sum(float(r["value"][1]) for r in results[key]) <= 0]
     assert not unbridged, f"targets the dialect bridge should feed from {app.name}, at 0 or empty: {unbridged}"
     assert not pending, "panels without data for " + app.name + ":\n" + "\n".join(f"{k}: {q}" for k, q in pending.items())
