@@ -13,6 +13,7 @@ registry, no Python 3.11 wheels), the test fails in CI (CI=true) and is skipped 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -81,7 +82,8 @@ def example_venv(request: pytest.FixtureRequest) -> Callable[[str], Path]:
     capture = request.config.pluginmanager.getplugin("capturemanager")
 
     def say(message: str) -> None:
-        with capture.global_and_fixture_disabled():
+        # Past pytest's capture, so a cold install shows its progress without -s.
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
             print(message, flush=True)
 
     def _venv(name: str) -> Path:
