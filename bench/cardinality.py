@@ -49,7 +49,7 @@ def _scrape_interval_s() -> float:
     """The stack's global scrape interval, so the ingest rate is the stack's (default 5 s)."""
     try:
         raw = yaml.safe_load(_PROM_CONFIG.read_text())["global"]["scrape_interval"]
-        return float(re.fullmatch(r"(\d+)s", raw).group(1))  # type: ignore[union-attr]
+        return float(re.fullmatch(r"(\d+)s", raw).group(1))  # type: ignore[union-attr]  # no match raises, caught below
     except Exception:  # any unreadable config: fall back to the demo's documented interval
         return 5.0
 

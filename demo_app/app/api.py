@@ -95,7 +95,7 @@ class AgentRequest(_Request):
 def request_models(models: tuple[str, ...], max_chars: int) -> tuple[type[AskRequest], type[AgentRequest]]:
     """The request bodies for these catalogue models and this text limit (MAX_TEXT_CHARS)."""
     text = Annotated[str, StringConstraints(min_length=1, max_length=max_chars)]
-    model_name = Literal[models]  # type: ignore[valid-type]
+    model_name = Literal[models]  # type: ignore[valid-type]  # a run-time Literal, as Tier above
 
     class Ask(AskRequest):
         question: text = Field(

@@ -35,7 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # run as a script from anywhere: demo_app is importable
 
-from demo_app.catalogue import BUNDLED_CATALOGUES, DEFAULT_MODELS_FILE, ENV_VAR, Catalogue, load_catalogue  # noqa: E402
+from demo_app.catalogue import BUNDLED_CATALOGUES, DEFAULT_MODELS_FILE, ENV_VAR, Catalogue, load_catalogue  # noqa: E402 - after the sys.path line
 
 __all__ = ["OUTPUT", "TOKEN_TYPES", "render", "resolve_catalogue"]
 

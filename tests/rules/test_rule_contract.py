@@ -314,8 +314,9 @@ class TestTheCheckerItself:
         class _R:
             is_alert = True
             raw: ClassVar[dict] = {}
+            expr = ""
         r = _R()
-        r.expr = expr  # type: ignore[attr-defined]
+        r.expr = expr
         return r
 
     @pytest.mark.parametrize(

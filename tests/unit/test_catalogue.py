@@ -35,7 +35,7 @@ class TestBundledCatalogues:
         assert SIM.names == ("sim-large", "sim-medium", "sim-small")
         assert [SIM.p95_threshold_s(m) for m in SIM.names] == [8, 4, 2]
         assert SIM.fallback_chain("sim-large") == ["sim-large", "sim-medium", "sim-small"]
-        assert (SIM.models["sim-large"].price_per_million.input, SIM.models["sim-large"].price_per_million.output) == (5.0, 15.0)  # type: ignore[union-attr]
+        assert (SIM.models["sim-large"].price_per_million.input, SIM.models["sim-large"].price_per_million.output) == (5.0, 15.0)
         assert "NOT real prices" in DEFAULT_MODELS_FILE.read_text(encoding="utf-8")
 
     def test_openai_prices_say_when_and_where_they_were_read(self):

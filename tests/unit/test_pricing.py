@@ -54,7 +54,7 @@ class TestCost:
         table = PriceTable.from_catalogue(load_catalogue(DEFAULT_MODELS_FILE))
         total = table.cost_usd("sim-medium", i, o)
         assert total is not None and total >= 0 and math.isfinite(total)
-        parts = table.cost_usd("sim-medium", i, 0) + table.cost_usd("sim-medium", 0, o)  # type: ignore[operator]
+        parts = table.cost_usd("sim-medium", i, 0) + table.cost_usd("sim-medium", 0, o)
         assert total == pytest.approx(parts)
 
     def test_a_model_without_a_price_costs_none_not_a_guess(self, table):
