@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from demo_app.budgets import DEFAULT_BUDGETS_FILE, Budgets, BudgetsError, load_budgets
 from demo_app.catalogue import BUNDLED_CATALOGUES, DEFAULT_MODELS_FILE, Catalogue, CatalogueError, load_catalogue
 from demo_app.contract import declared_values
 
@@ -127,6 +128,10 @@ class AppSettings(BaseSettings):
     model_support: str | None = None
     model_agent: str | None = None
 
+    # The budgets file: monthly USD budgets per scope and the teams (see demo_app/budgets.py);
+    # its team names are the `team` label's values.
+    llm_budgets_file: Path = DEFAULT_BUDGETS_FILE
+
     rag_top_k: int = Field(default=4, ge=1, le=20)
     max_text_chars: int = Field(default=4000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
@@ -146,6 +151,10 @@ class AppSettings(BaseSettings):
                     if path != catalogue.path and model in load_catalogue(path).models
                 )
                 raise ValueError(f"MODEL_{feature.upper()}: {catalogue.unknown_model_message(model)}{hint}")
+        try:
+            self.budgets  # noqa: B018 - loading validates the file; the error belongs to this setting
+        except BudgetsError as exc:
+            raise ValueError(f"LLM_BUDGETS_FILE: {exc}") from None
         agent = self.model_for(AGENT_FEATURE)
         if not catalogue.models[agent].tools:
             usable = [n for n, m in catalogue.models.items() if m.tools]
@@ -156,6 +165,11 @@ class AppSettings(BaseSettings):
     def catalogue(self) -> Catalogue:
         """The model catalogue of LLM_MODELS_FILE (read once per file)."""
         return load_catalogue(self.llm_models_file)
+
+    @property
+    def budgets(self) -> Budgets:
+        """The budgets file of LLM_BUDGETS_FILE (read once per file)."""
+        return load_budgets(self.llm_budgets_file)
 
     @field_validator("llm_base_url")
     @classmethod

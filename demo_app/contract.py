@@ -2,9 +2,11 @@
 
 The contract is data, not code: this module only reads and validates it, so the app,
 the tests and the doc generator all see exactly the same names. It imports nothing
-from the rest of the app but the model catalogue (also pure): labels whose values are
-models or providers say `values_from: catalogue.<models|fallbacks|providers>` and are
-resolved from the catalogue in use ($LLM_MODELS_FILE, else the bundled simulator one).
+from the rest of the app but the model catalogue and the budgets file (both pure): labels
+whose values are models or providers say `values_from: catalogue.<models|fallbacks|providers>`
+and are resolved from the catalogue in use ($LLM_MODELS_FILE, else the bundled simulator one);
+the `team` label says `values_from: budgets.teams`, resolved from the budgets file in use
+($LLM_BUDGETS_FILE, else demo_app/data/budgets.yaml).
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from pathlib import Path
 
 import yaml
 
+from demo_app.budgets import Budgets, active_budgets_file, load_budgets
 from demo_app.catalogue import Catalogue, active_models_file, load_catalogue
 
-__all__ = ["Contract", "Label", "Metric", "Span", "load_contract", "declared_values", "CONTRACT_PATH", "CATALOGUE_SOURCES"]
+__all__ = [
+    "Contract", "Label", "LogLevel", "Metric", "Span", "load_contract", "declared_values", "CONTRACT_PATH", "CATALOGUE_SOURCES", "BUDGETS_SOURCES",
+]
 
 CONTRACT_PATH = Path(__file__).with_name("contract.yaml")
 # What `values_from:` may name: catalogue model names, models that are some model's fallback,
@@ -28,6 +33,10 @@ CATALOGUE_SOURCES = {
     "catalogue.fallbacks": lambda c: c.fallback_targets,
     "catalogue.providers": lambda c: c.providers,
 }
+# ... and from the budgets file: its team names.
+BUDGETS_SOURCES = {
+    "budgets.teams": lambda b: b.teams,
+}
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,7 @@ class Label:
     description: str
     values: tuple[str, ...] | None = None
     pattern: str | None = None
-    values_from: str | None = None  # e.g. "catalogue.models": values = the catalogue's, then `values`
+    values_from: str | None = None  # e.g. "catalogue.models": values = the catalogue's (or budgets file's), then `values`
 
     def allows(self, value: str) -> bool:
         """True when `value` is one this label may take."""
@@ -81,6 +90,14 @@ class Span:
 
 
 @dataclass(frozen=True)
+class LogLevel:
+    """The level a kind of event is logged at (the contract's `log_levels`)."""
+
+    level: str  # debug | info | warning | error
+    when: str
+
+
+@dataclass(frozen=True)
 class Contract:
     version: int
     semconv_version: str
@@ -91,6 +108,7 @@ class Contract:
     log_fields_always: tuple[str, ...]
     log_fields_in_request: tuple[str, ...]
     log_fields_optional: tuple[str, ...] = field(default=())
+    log_levels: dict[str, LogLevel] = field(default_factory=dict)
 
     def metric(self, name: str) -> Metric:
         for m in self.metrics:
@@ -105,20 +123,26 @@ class Contract:
         return {s for m in self.metrics for s in m.sample_names}
 
 
-def _label(name: str, spec: dict, catalogue: Catalogue | None) -> Label:
+def _label(name: str, spec: dict, catalogue: Catalogue | None, budgets: Budgets | None = None) -> Label:
     values = tuple(str(v) for v in spec["values"]) if "values" in spec else None
     source = spec.get("values_from")
     if source is not None:
-        if source not in CATALOGUE_SOURCES:
-            raise ValueError(f"label {name}: values_from must be one of {sorted(CATALOGUE_SOURCES)}, got {source!r}")
-        if catalogue is None:
-            catalogue = load_catalogue(active_models_file())
-        values = tuple(dict.fromkeys((*CATALOGUE_SOURCES[source](catalogue), *(values or ()))))
+        if source in CATALOGUE_SOURCES:
+            if catalogue is None:
+                catalogue = load_catalogue(active_models_file())
+            derived = CATALOGUE_SOURCES[source](catalogue)
+        elif source in BUDGETS_SOURCES:
+            if budgets is None:
+                budgets = load_budgets(active_budgets_file())
+            derived = BUDGETS_SOURCES[source](budgets)
+        else:
+            raise ValueError(f"label {name}: values_from must be one of {sorted({**CATALOGUE_SOURCES, **BUDGETS_SOURCES})}, got {source!r}")
+        values = tuple(dict.fromkeys((*derived, *(values or ()))))
     return Label(name=name, description=spec["description"], values=values, pattern=spec.get("pattern"), values_from=source)
 
 
-def _parse(raw: dict, catalogue: Catalogue | None = None) -> Contract:
-    labels = {name: _label(name, spec, catalogue) for name, spec in raw["labels"].items()}
+def _parse(raw: dict, catalogue: Catalogue | None = None, budgets: Budgets | None = None) -> Contract:
+    labels = {name: _label(name, spec, catalogue, budgets) for name, spec in raw["labels"].items()}
     bucket_sets = raw["buckets"]
     metrics = []
     for spec in raw["metrics"]:
@@ -165,18 +189,28 @@ def _parse(raw: dict, catalogue: Catalogue | None = None) -> Contract:
         log_fields_always=tuple(logs["always"]),
         log_fields_in_request=tuple(logs["in_request"]),
         log_fields_optional=tuple(logs.get("optional", ())),
+        log_levels=_log_levels(raw.get("log_levels", {})),
     )
 
 
-def load_contract(path: Path = CONTRACT_PATH, *, models_file: Path | str | None = None) -> Contract:
+def _log_levels(raw: dict) -> dict[str, LogLevel]:
+    levels = {name: LogLevel(level=str(spec["level"]), when=str(spec["when"])) for name, spec in raw.items()}
+    bad = {name: lv.level for name, lv in levels.items() if lv.level not in {"debug", "info", "warning", "error"}}
+    if bad:
+        raise ValueError(f"log_levels: unknown levels {bad}")
+    return levels
+
+
+def load_contract(path: Path = CONTRACT_PATH, *, models_file: Path | str | None = None, budgets_file: Path | str | None = None) -> Contract:
     """Read and validate the contract, with catalogue-derived values from `models_file`
-    (default: the active catalogue, $LLM_MODELS_FILE). Cached per (contract, catalogue)."""
-    return _load(Path(path), Path(models_file or active_models_file()).resolve())
+    (default: the active catalogue, $LLM_MODELS_FILE) and team names from `budgets_file`
+    (default: the active budgets file, $LLM_BUDGETS_FILE). Cached per (contract, catalogue, budgets)."""
+    return _load(Path(path), Path(models_file or active_models_file()).resolve(), Path(budgets_file or active_budgets_file()).resolve())
 
 
 @cache
-def _load(path: Path, models_file: Path) -> Contract:
-    return _parse(_raw(path), load_catalogue(models_file))
+def _load(path: Path, models_file: Path, budgets_file: Path) -> Contract:
+    return _parse(_raw(path), load_catalogue(models_file), load_budgets(budgets_file))
 
 
 @cache

@@ -19,7 +19,7 @@ from typing import Any
 
 from opentelemetry.trace import Status, StatusCode
 
-from demo_app.app.llm import ChatResult, LLMClient, ToolCall
+from demo_app.app.llm import ChatResult, LLMClient, LLMError, ToolCall
 from demo_app.app.tools import TOOL_SPECS, Tool, ToolError
 from demo_app.telemetry import Telemetry, get_logger, set_attributes
 
@@ -96,6 +96,7 @@ class AgentRun:
 
     max_steps: int
     user_tier: str
+    team: str = "_other"  # the `team` label its LLM calls are billed to
     steps: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -155,7 +156,7 @@ class AgentRunner:
                 while True:
                     run.take_step()
                     result = await self._llm.chat(
-                        messages, model=self._model, feature="agent", user_tier=run.user_tier, tools=tool_specs or None
+                        messages, model=self._model, feature="agent", user_tier=run.user_tier, team=run.team, tools=tool_specs or None
                     )
                     run.add(result)
                     if not result.tool_calls:
@@ -167,6 +168,10 @@ class AgentRunner:
                         messages.append({"role": "tool", "tool_call_id": call.id, "content": output})
             except StepLimitReached:
                 outcome = "step_limit"
+                raise
+            except LLMError as exc:
+                # The span's context manager records the exception event and ERROR status.
+                set_attributes(span, {"error.type": exc.error_type})
                 raise
             finally:
                 self._duration.labels(gen_ai_agent_name=agent).observe(time.perf_counter() - started)
@@ -191,10 +196,14 @@ class AgentRunner:
                 outcome, output = "error", f"error: {exc}"
                 set_attributes(span, {"error.type": "ToolError"})
                 span.set_status(Status(StatusCode.ERROR, "ToolError"))
+                # Caught here (the model gets the error as the tool's output), so the span's
+                # context manager never sees it: record the `exception` event ourselves.
+                span.record_exception(exc, escaped=False)
             run.tool_calls.append({"agent": agent, "tool": call.name, "outcome": outcome})
             if call.name in TOOL_SPECS:  # the metric's label set is the contract's tools only
                 self._tool_calls.labels(gen_ai_tool_name=call.name, outcome=outcome).inc()
-            _log.info("tool call", agent=agent, tool=call.name, outcome=outcome)
+            # A failed tool call is handled (the run goes on): WARNING, never ERROR (log_levels).
+            (_log.warning if outcome == "error" else _log.info)("tool call", agent=agent, tool=call.name, outcome=outcome)
             return output
 
     async def _delegate(self, worker: _Worker, call: ToolCall, run: AgentRun) -> str:

@@ -5,19 +5,28 @@ catalogue's model names and texts are limited to MAX_TEXT_CHARS, and the OpenAPI
 
 Every error leaves as `{"error": {"type", "message", "request_id"}}`:
   422 invalid body (unknown field, wrong type, empty/whitespace/over-long text, unknown
-      tier/feature/model - the message lists the valid ones -, malformed JSON), 413 body over the size limit,
+      tier/feature/model - the message lists the valid ones -, a `team` that is not a short
+      slug, malformed JSON), 413 body over the size limit,
   429 our rate limit (with Retry-After), 502 provider 5xx / unreachable / model not found
   (404) / request refused (other 4xx) after retries and fallback, 503 provider rate limited (with Retry-After), 504 provider timeout,
   500 anything unexpected (a bug: the tests make sure it does not happen).
+
+Spend attribution: the optional `team` field and `Authorization: Bearer <key>` header decide
+the request's `team` label (`Budgets.team_for`: a key whose fingerprint the budgets file lists
+wins, then a listed `team` field, else `_other`). The key is only hashed and compared, never
+logged, put on a span or a label. The server span gets `app.team` and `app.cost_usd` (all the
+request's LLM calls, retries, fallbacks and agent turns included).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
+import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -27,8 +36,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from demo_app.app.agents import AgentRun
 from demo_app.app.ask import answer_question
-from demo_app.app.llm import LLMError
+from demo_app.app.llm import LLMError, track_spend
 from demo_app.app.services import Services
+from demo_app.budgets import TEAM_PATTERN
 from demo_app.config import FEATURES, TIERS, AppSettings
 from demo_app.telemetry import current_ids, get_logger, set_attributes
 
@@ -74,11 +84,22 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+# The team a caller names: a short lower-case slug (the budgets file's team-name pattern), so
+# nothing unbounded can reach a label; an unlisted team is recorded as `_other`.
+Team = Annotated[str, StringConstraints(pattern=TEAM_PATTERN, max_length=32)]
+_TEAM_FIELD = Field(
+    default=None,
+    description="Team to bill (a lower-case slug, up to 32 characters); teams not listed in the budgets file are recorded as _other. "
+    "A caller whose API key (Authorization: Bearer) is listed there is billed to that key's team instead.",
+)
+
+
 class AskRequest(_Request):
     """Base of the /v1/ask body; `request_models` adds the fields that depend on the settings."""
 
     user_tier: Tier = "free"
     feature: Feature = "qa"
+    team: Team | None = _TEAM_FIELD
     stream: bool = Field(default=False, description="Stream from the provider (the API still answers with one JSON).")
 
 
@@ -86,6 +107,7 @@ class AgentRequest(_Request):
     """Base of the /v1/agent body; `request_models` adds the task and its length limit."""
 
     user_tier: Tier = "free"
+    team: Team | None = _TEAM_FIELD
     max_steps: Annotated[int, BeforeValidator(_whole_number)] = Field(
         # A full run (supervisor + three workers) takes about 10 turns with the simulator.
         default=10, ge=1, le=10, description="LLM turns allowed over the whole run."
@@ -207,6 +229,27 @@ def _request_id(request: Request) -> str:
     return str(getattr(request.state, "request_id", ""))
 
 
+def _bearer_key(request: Request) -> str | None:
+    """The key of an `Authorization: Bearer <key>` header, else None (the header is optional)."""
+    scheme, _, key = request.headers.get("authorization", "").strip().partition(" ")
+    return (key.strip() or None) if scheme.lower() == "bearer" else None
+
+
+@contextmanager
+def _billed(services: Services, request: Request, team_field: str | None) -> Iterator[str]:
+    """Resolve the request's team (server span `app.team`, log field `team`), and put the spend of
+    every LLM call made inside on the server span as `app.cost_usd`, even when the request fails."""
+    team = services.budgets.team_for(team_field, _bearer_key(request))
+    span = trace.get_current_span()
+    set_attributes(span, {"app.team": team})
+    with structlog.contextvars.bound_contextvars(team=team), track_spend() as spend:
+        try:
+            yield team
+        finally:
+            if spend.calls:
+                set_attributes(span, {"app.cost_usd": spend.usd})
+
+
 def _admit(services: Services, route: str, user_tier: str, feature: str) -> None:
     """Tag the server span, then apply the tier's token bucket (429 when refused)."""
     set_attributes(trace.get_current_span(), {"app.feature": feature, "app.user_tier": user_tier})
@@ -224,11 +267,13 @@ async def healthz() -> dict[str, str]:
 async def ask(body: Any, request: Request) -> AskResponse:
     """Answer a question about the help center from retrieved documents (RAG)."""
     services = _services(request)
-    _admit(services, "/v1/ask", body.user_tier, body.feature)
-    with services.tel.metric("llmapp_requests_in_flight").labels(http_route="/v1/ask").track_inprogress():
-        result, hits, scores = await answer_question(
-            services, question=body.question, feature=body.feature, user_tier=body.user_tier, stream=body.stream, model=body.model
-        )
+    with _billed(services, request, body.team) as team:
+        _admit(services, "/v1/ask", body.user_tier, body.feature)
+        with services.tel.metric("llmapp_requests_in_flight").labels(http_route="/v1/ask").track_inprogress():
+            result, hits, scores = await answer_question(
+                services, question=body.question, feature=body.feature, user_tier=body.user_tier, team=team, stream=body.stream,
+                model=body.model,
+            )
     return AskResponse(
         answer=result.text,
         sources=[Source(doc_id=h.doc_id, title=h.title, score=round(h.score, 4)) for h in hits],
@@ -247,11 +292,12 @@ async def ask(body: Any, request: Request) -> AskResponse:
 async def agent(body: Any, request: Request) -> AgentResponse:
     """Run the supervisor agent and its workers on a task, within `max_steps` LLM turns."""
     services = _services(request)
-    _admit(services, "/v1/agent", body.user_tier, "agent")
-    run = AgentRun(max_steps=body.max_steps, user_tier=body.user_tier)
-    with services.tel.metric("llmapp_requests_in_flight").labels(http_route="/v1/agent").track_inprogress():
-        answer, outcome = await services.agents.run(body.task, run)
-    _log.info("agent run finished", feature="agent", user_tier=body.user_tier, outcome=outcome, steps=run.steps)
+    with _billed(services, request, body.team) as team:
+        _admit(services, "/v1/agent", body.user_tier, "agent")
+        run = AgentRun(max_steps=body.max_steps, user_tier=body.user_tier, team=team)
+        with services.tel.metric("llmapp_requests_in_flight").labels(http_route="/v1/agent").track_inprogress():
+            answer, outcome = await services.agents.run(body.task, run)
+        _log.info("agent run finished", feature="agent", user_tier=body.user_tier, outcome=outcome, steps=run.steps)
     return AgentResponse(
         answer=answer,
         steps=run.steps,

@@ -14,13 +14,13 @@ _log = get_logger()
 
 
 async def answer_question(
-    services: Services, *, question: str, feature: str, user_tier: str, stream: bool, model: str | None
+    services: Services, *, question: str, feature: str, user_tier: str, team: str, stream: bool, model: str | None
 ) -> tuple[ChatResult, list[Hit], QualityScores]:
     """Answer `question` from the corpus; LLMError when the provider fails for good."""
     requested = model or services.settings.model_for(feature)
     hits = services.retriever.search(question, feature)
     messages = build_messages(question, hits, feature)
-    result = await services.llm.chat(messages, model=requested, feature=feature, user_tier=user_tier, stream=stream)
+    result = await services.llm.chat(messages, model=requested, feature=feature, user_tier=user_tier, team=team, stream=stream)
     scores = _evaluate(services, question, result.text, hits, feature)
     _log.info(
         "question answered",

@@ -19,6 +19,13 @@ server works: usage may be missing (no token observations then, cost 0), `model`
 missing (the requested model is reported), Retry-After may be seconds, an HTTP date or
 absent, error bodies may be anything. Label values stay bounded: the provider and model
 labels are the catalogue's names, whatever string the provider answers with.
+
+Prompt caching: the input tokens a provider served from its prompt cache (OpenAI's
+`usage.prompt_tokens_details.cached_tokens`, streaming or not) go on the chat span as
+`gen_ai.usage.cache_read.input_tokens`, into
+`gen_ai_client_inference_usage_cache_read_input_tokens_total`, are priced at the catalogue's
+`cached_input` price, and what that saved into `llmapp_cache_savings_usd_total`.
+Every call's cost is also added to the request's `track_spend()` tally, if one is open.
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ import email.utils
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -42,11 +51,33 @@ from demo_app.catalogue import Catalogue
 from demo_app.config import AppSettings
 from demo_app.telemetry import Telemetry, get_logger, mask, set_attributes
 
-__all__ = ["ChatResult", "LLMClient", "LLMError", "ToolCall", "fallback_chain", "error_type_of"]
+__all__ = ["ChatResult", "LLMClient", "LLMError", "Spend", "ToolCall", "fallback_chain", "error_type_of", "track_spend"]
 
 _log = get_logger()
 _OPERATION = "chat"
 _OTHER = "_OTHER"
+
+
+@dataclass
+class Spend:
+    """What the LLM calls of one request cost, all of them (retries, fallbacks, agent turns)."""
+
+    usd: float = 0.0
+    calls: int = 0  # answered calls (failed attempts cost nothing: no usage, no bill)
+
+
+_SPEND: ContextVar[Spend | None] = ContextVar("llmapp_request_spend", default=None)
+
+
+@contextmanager
+def track_spend() -> Iterator[Spend]:
+    """Tally the cost of every LLM call made inside (in this task and the tasks it starts)."""
+    spend = Spend()
+    token = _SPEND.set(spend)
+    try:
+        yield spend
+    finally:
+        _SPEND.reset(token)
 
 
 @dataclass(frozen=True)
@@ -176,6 +207,8 @@ class LLMClient:
         self._tokens = tel.metric("gen_ai_client_token_usage")
         self._ttfc = tel.metric("gen_ai_client_operation_time_to_first_chunk_seconds")
         self._cost = tel.metric("llmapp_cost_usd_total")
+        self._cached = tel.metric("gen_ai_client_inference_usage_cache_read_input_tokens_total")
+        self._savings = tel.metric("llmapp_cache_savings_usd_total")
         self._retries = tel.metric("llmapp_llm_retries_total")
         self._fallbacks = tel.metric("llmapp_llm_fallbacks_total")
         self._rate_limits = tel.metric("llmapp_rate_limit_events_total")
@@ -191,6 +224,7 @@ class LLMClient:
         model: str,
         feature: str,
         user_tier: str,
+        team: str,
         tools: Sequence[dict[str, Any]] | None = None,
         stream: bool = False,
     ) -> ChatResult:
@@ -208,7 +242,7 @@ class LLMClient:
                 _log.warning("llm fallback", gen_ai_request_model=chain[index - 1], fallback_model=candidate)
             for attempt in range(self._settings.llm_max_retries + 1):
                 try:
-                    result = await self._attempt(messages, candidate, feature, user_tier, tools, stream, attempt)
+                    result = await self._attempt(messages, candidate, (feature, user_tier, team), tools, stream, attempt)
                 except openai.OpenAIError as exc:
                     failed += 1
                     if isinstance(exc, openai.RateLimitError):
@@ -259,13 +293,13 @@ class LLMClient:
         self,
         messages: Sequence[dict[str, Any]],
         model: str,
-        feature: str,
-        user_tier: str,
+        billing: tuple[str, str, str],
         tools: Sequence[dict[str, Any]] | None,
         stream: bool,
         attempt: int,
     ) -> ChatResult:
-        """One API call in one `chat {model}` CLIENT span, with its metrics and log line."""
+        """One API call in one `chat {model}` CLIENT span, with its metrics and log line;
+        `billing` is the (feature, user_tier, team) its cost is recorded under."""
         provider = self._catalogue.provider(model)
         base_labels = {"gen_ai_operation_name": _OPERATION, "gen_ai_provider_name": provider, "gen_ai_request_model": model}
         with self._tracer.start_as_current_span(f"{_OPERATION} {model}", kind=SpanKind.CLIENT) as span:
@@ -309,21 +343,32 @@ class LLMClient:
                 self._unpriced.labels(gen_ai_request_model=model).inc()
                 self._warn_once("llm model has no price: cost recorded as 0", model)
             result.cost_usd = cost or 0.0
+            if (spend := _SPEND.get()) is not None:
+                spend.usd += result.cost_usd
+                spend.calls += 1
             labels = {**base_labels, "gen_ai_response_model": self._response_model_label(result.model)}
             self._duration.labels(**labels, error_type="").observe(elapsed)
             if result.usage_reported:
                 self._tokens.labels(**labels, gen_ai_token_type="input").observe(result.input_tokens)
                 self._tokens.labels(**labels, gen_ai_token_type="output").observe(result.output_tokens)
+                # A provider cannot have cached more than it was sent: clamped, the hit ratio stays <= 1.
+                result.cached_input_tokens = min(result.cached_input_tokens, result.input_tokens)
+                self._record_cached(model, labels, result.cached_input_tokens)
             else:  # 0 tokens would be a lie in the histogram; the call is still timed and counted
                 self._warn_once("llm provider reported no token usage", model)
-            self._cost.labels(gen_ai_request_model=model, feature=feature, user_tier=user_tier).inc(result.cost_usd)
+            feature, user_tier, team = billing
+            self._cost.labels(gen_ai_request_model=model, feature=feature, user_tier=user_tier, team=team).inc(result.cost_usd)
             attributes: dict[str, Any] = {
                 "gen_ai.response.model": result.model,
                 "gen_ai.response.id": result.response_id,
                 "gen_ai.response.finish_reasons": [result.finish_reason],
             }
             if result.usage_reported:
-                attributes |= {"gen_ai.usage.input_tokens": result.input_tokens, "gen_ai.usage.output_tokens": result.output_tokens}
+                attributes |= {
+                    "gen_ai.usage.input_tokens": result.input_tokens,
+                    "gen_ai.usage.output_tokens": result.output_tokens,
+                    "gen_ai.usage.cache_read.input_tokens": result.cached_input_tokens,
+                }
             set_attributes(span, attributes)
             if self._tel.capture_content:
                 output = [{"role": "assistant", "content": result.text, "tool_calls": [c.__dict__ for c in result.tool_calls]}]
@@ -335,10 +380,19 @@ class LLMClient:
                 attempt=attempt,
                 input_tokens=result.input_tokens,
                 output_tokens=result.output_tokens,
+                cached_input_tokens=result.cached_input_tokens,
                 finish_reason=result.finish_reason,
                 duration_ms=round(elapsed * 1000, 1),
             )
             return result
+
+    def _record_cached(self, model: str, labels: dict[str, str], cached: int) -> None:
+        """Cached input tokens (0 included: the counter's rate is the hit ratio's numerator)
+        and the USD that caching saved against the full input price."""
+        self._cached.labels(**labels).inc(cached)
+        price = self._prices.price(model)
+        if cached and price is not None and price.cached_input is not None:
+            self._savings.labels(gen_ai_request_model=model).inc(cached * max(0.0, price.input - price.cached_input) / 1_000_000)
 
     def _response_model_label(self, model: str) -> str:
         # A provider answers with the exact version ("gpt-4o-2024-08-06", "llama3.2:latest"):

@@ -11,6 +11,7 @@ from demo_app.app.rag import Retriever
 from demo_app.app.ratelimit import TierLimit, TierRateLimiter
 from demo_app.app.retrieval import InstrumentedRetriever
 from demo_app.app.tools import build_tools
+from demo_app.budgets import OTHER_TEAM, Budgets
 from demo_app.catalogue import Catalogue
 from demo_app.config import AGENT_FEATURE, FEATURES, TIERS, AppSettings, TierLimitSettings
 from demo_app.telemetry import Telemetry
@@ -28,6 +29,7 @@ class Services:
     limiter: TierRateLimiter
     llm: LLMClient
     agents: AgentRunner
+    budgets: Budgets
 
     @classmethod
     def build(cls, settings: AppSettings, tiers: TierLimitSettings, tel: Telemetry) -> Services:
@@ -35,24 +37,31 @@ class Services:
         limiter = TierRateLimiter({tier: TierLimit(*tiers.for_tier(tier)) for tier in TIERS})
         llm = LLMClient(settings, tel, PriceTable.from_catalogue(settings.catalogue))
         agents = AgentRunner(llm, build_tools(retriever), tel, model=settings.model_for(AGENT_FEATURE))
-        _create_counter_series(tel, settings.catalogue)
-        return cls(settings=settings, tel=tel, retriever=retriever, limiter=limiter, llm=llm, agents=agents)
+        _create_counter_series(tel, settings.catalogue, settings.budgets)
+        return cls(settings=settings, tel=tel, retriever=retriever, limiter=limiter, llm=llm, agents=agents, budgets=settings.budgets)
 
 
-def _create_counter_series(tel: Telemetry, catalogue: Catalogue) -> None:
+def _create_counter_series(tel: Telemetry, catalogue: Catalogue, budgets: Budgets) -> None:
     """Create every counter series at 0 at start.
 
     A series that appears with its first increment has no earlier sample, so `rate()` and
     `increase()` miss that first event - exactly the one an alert is waiting for.
     """
     reasons = tel.contract.labels["reason"].values or ()
+    teams = (*budgets.teams, OTHER_TEAM)
     for model, entry in catalogue.models.items():
         for feature in (*FEATURES, AGENT_FEATURE):
             for tier in TIERS:
-                tel.metric("llmapp_cost_usd_total").labels(gen_ai_request_model=model, feature=feature, user_tier=tier)
+                for team in teams:
+                    tel.metric("llmapp_cost_usd_total").labels(gen_ai_request_model=model, feature=feature, user_tier=tier, team=team)
         for reason in reasons:
             tel.metric("llmapp_llm_retries_total").labels(gen_ai_request_model=model, reason=reason)
         tel.metric("llmapp_unpriced_responses_total").labels(gen_ai_request_model=model)
+        tel.metric("llmapp_cache_savings_usd_total").labels(gen_ai_request_model=model)
+        # The cache hit ratio's numerator, for the answer of the model asked for (the usual case).
+        tel.metric("gen_ai_client_inference_usage_cache_read_input_tokens_total").labels(
+            gen_ai_operation_name="chat", gen_ai_provider_name=entry.provider, gen_ai_request_model=model, gen_ai_response_model=model
+        )
         if entry.fallback is not None:
             tel.metric("llmapp_llm_fallbacks_total").labels(gen_ai_request_model=model, fallback_model=entry.fallback)
     for source in ("app", "provider"):
