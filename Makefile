@@ -12,6 +12,7 @@ TEST_LOCK := requirements/test.txt
 UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml requirements/build.in --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command "make lock" --quiet
 QUERYCHECK := tests/stack/querycheck
+CRDCHECK := tests/kubernetes/crdcheck
 COMPOSE ?= docker compose
 NATIVE_DIR ?= .native
 # First line of every Docker target: one line saying what is missing (Docker, Compose v2, a
@@ -23,7 +24,7 @@ STACK_URLS := --app-url http://app:8000 --sim-url http://llm-sim:8081 \
 	--prometheus-url http://prometheus:9090 --alertmanager-url http://alertmanager:9093 \
 	--sink-url http://alert-sink:8082
 
-.PHONY: help venv lock tools js lint test test-fast up down logs ps clean load native-up native-down native-status load-native bench dashboards contract-docs rules
+.PHONY: help venv lock tools js lint test test-fast up down logs ps clean load native-up native-down native-status load-native bench dashboards contract-docs rules k8s
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -95,8 +96,9 @@ lock: venv ## Re-resolve requirements/*.txt after editing pyproject.toml (make l
 tools: ## Install Prometheus/promtool and Alertmanager/amtool (Debian/Ubuntu, needs root)
 	@bash scripts/install-tools.sh
 
-js: ## Install Grafana's query grammars (LogQL/TraceQL parsers) used by the dashboard tests
+js: ## Install the JS checkers: Grafana's query grammars (dashboard tests), Prometheus Operator CRD models (tests/kubernetes)
 	@if [ -f $(QUERYCHECK)/package-lock.json ]; then npm ci --silent --no-audit --no-fund --prefix $(QUERYCHECK); fi
+	@if [ -f $(CRDCHECK)/package-lock.json ]; then npm ci --silent --no-audit --no-fund --prefix $(CRDCHECK); fi
 
 lint: venv ## ruff over the tree, mypy over demo_app/ (settings in pyproject.toml)
 	$(VENV)/bin/ruff check .
@@ -117,6 +119,9 @@ rules: venv ## Regenerate the generated rules (models.yml from a catalogue: make
 
 dashboards: venv ## Regenerate grafana/dashboards/*.json from grafana/dashboards_src
 	$(PY) -m grafana.dashboards_src
+
+k8s: venv js ## Render the Kubernetes chart (deploy/kubernetes) and run its offline checks
+	$(PYTEST) tests/kubernetes -q
 
 contract-docs: venv ## Regenerate docs/telemetry-contract.md from demo_app/contract.yaml
 	$(PY) -m demo_app.contract_docs > docs/telemetry-contract.md
