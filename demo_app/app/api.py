@@ -41,6 +41,7 @@ from demo_app.app.services import Services
 from demo_app.budgets import TEAM_PATTERN
 from demo_app.config import FEATURES, TIERS, AppSettings
 from demo_app.telemetry import current_ids, get_logger, set_attributes
+from demo_app.telemetry.asgi import note_request_error
 
 __all__ = ["build_router", "request_models", "install_error_handlers", "ApiError"]
 
@@ -367,7 +368,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LLMError)
     async def _llm_error(request: Request, exc: LLMError) -> JSONResponse:
         status, type_ = _LLM_STATUS.get(exc.kind, (502, "provider_error"))
-        _log.warning("llm failed for good", error_type=exc.error_type, status_code=status, retries=exc.retries, models=exc.models_tried)
+        # The request's one ERROR line is the middleware's "request" line: these fields join it,
+        # and the exception (chained to the provider's) becomes an event of the server span.
+        note_request_error(
+            request,
+            error_type=exc.error_type,
+            exception=exc,
+            gen_ai_request_model=exc.models_tried[0] if exc.models_tried else "",
+            retries=exc.retries,
+            models_tried=exc.models_tried,
+        )
         retry_after = (exc.retry_after_s or 1.0) if status == 503 else None
         return error_response(request, status, type_, f"LLM provider failed: {exc.error_type}", retry_after_s=retry_after)
 
@@ -388,5 +398,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        _log.error("unexpected error", error_type=type(exc).__name__, exc_info=exc)
+        # No line of its own: Starlette re-raises after this 500, the request middleware puts
+        # the exception on the request's ERROR line and the instrumentation on the server span.
+        note_request_error(request, error_type=type(exc).__name__)
         return error_response(request, 500, "internal_error", "unexpected error; see the logs with this request_id")

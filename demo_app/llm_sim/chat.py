@@ -13,7 +13,7 @@ import random
 from collections import OrderedDict
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from opentelemetry import trace
 
@@ -25,6 +25,7 @@ from demo_app.llm_sim.responses import ERRORS, completion_body, context_too_long
 from demo_app.llm_sim.schemas import ChatRequest
 from demo_app.llm_sim.streaming import sse_chunks
 from demo_app.telemetry import Telemetry, get_logger, set_attributes
+from demo_app.telemetry.asgi import note_request_error
 
 __all__ = ["ChatCompletions", "chat_router"]
 
@@ -144,7 +145,12 @@ def chat_router(settings: SimSettings, faults: FaultRegistry, tel: Telemetry) ->
     router = APIRouter()
 
     @router.post("/v1/chat/completions")
-    async def chat_completions(body: ChatRequest) -> Response:
-        return await chat.handle(body)
+    async def chat_completions(body: ChatRequest, request: Request) -> Response:
+        response = await chat.handle(body)
+        if response.status_code >= 500:
+            # Only an injected fault answers 5xx here (a bug raises instead): the simulator did
+            # what it was told, so its request line is a WARNING, not an ERROR of its own.
+            note_request_error(request, error_type=str(response.status_code), level="warning")
+        return response
 
     return router

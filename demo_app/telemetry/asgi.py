@@ -4,6 +4,14 @@ It runs inside the OpenTelemetry server span (the FastAPI instrumentation wraps 
 middleware stack), so its log line carries the trace id and its histogram observation gets
 an exemplar. A pure ASGI middleware rather than Starlette's BaseHTTPMiddleware: it does not
 buffer streaming responses and keeps contextvars visible to the endpoint.
+
+Log levels (the contract's `log_levels`): the per-request line is the one ERROR line of a
+request that ends in a 5xx, INFO otherwise. An error handler says why with
+`note_request_error` (error type, model, the exception): its fields join that line, the
+exception becomes an `exception` event on the server span and its error type the span's
+`error.type` (the HTTP instrumentation would leave only the status code there). A 5xx a
+component answers on purpose (the simulator's injected faults) is noted with level
+"warning": it is what its caller asked for, not an error of the component.
 """
 
 from __future__ import annotations
@@ -21,13 +29,29 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from demo_app.telemetry.logs import get_logger
 
-__all__ = ["RequestContextMiddleware", "REQUEST_ID_HEADER", "valid_request_id"]
+__all__ = ["RequestContextMiddleware", "REQUEST_ID_HEADER", "valid_request_id", "note_request_error"]
 
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 _KNOWN_METHODS = frozenset({"GET", "POST", "DELETE"})
 # Scrapes and health checks arrive every few seconds; a log line each would drown the rest.
 _QUIET_PATHS = frozenset({"/metrics", "/healthz"})
+# Key in the ASGI scope's "state" (shared with Starlette's request.state) under which an
+# error handler leaves what the per-request log line and the server span should say.
+_ERROR_STATE = "telemetry_request_error"
+
+
+def note_request_error(
+    request: Any, *, error_type: str, exception: BaseException | None = None, level: str | None = None, **fields: Any
+) -> None:
+    """Tell the request middleware why this request fails: `error_type` (and `fields`) go on its
+    log line, `exception` becomes an `exception` event of the server span.
+
+    `request` is a Starlette Request (or an ASGI scope). `level` overrides the line's level
+    ("warning" for a 5xx answered on purpose); the default is ERROR for 5xx, INFO below.
+    """
+    scope = request if isinstance(request, dict) else request.scope
+    scope.setdefault("state", {})[_ERROR_STATE] = {"error_type": error_type, "exception": exception, "level": level, "fields": fields}
 
 
 def valid_request_id(value: str | None) -> bool:
@@ -83,6 +107,9 @@ class RequestContextMiddleware:
                 message.setdefault("headers", [])
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
+            if message["type"] == "http.response.start" and message["status"] >= 500:
+                # After the instrumentation's own send, which sets error.type to the status code.
+                _mark_span(span, scope.get("state", {}).get(_ERROR_STATE))
 
         started = time.perf_counter()
         # bind/reset rather than the bound_contextvars() context manager: same effect, a
@@ -90,8 +117,13 @@ class RequestContextMiddleware:
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            self._log.exception("unhandled exception", http_route=_route_template(scope))
+        except Exception as exc:
+            # Starlette re-raises after its 500 (the instrumentation records it on the span):
+            # keep it for the request's one ERROR line instead of a line of its own.
+            state = scope.setdefault("state", {})
+            noted = state.get(_ERROR_STATE)
+            if noted is None or noted.get("exception") is None:
+                state[_ERROR_STATE] = {**(noted or {"error_type": type(exc).__name__, "fields": {}}), "exception": exc}
             raise
         finally:
             try:
@@ -112,11 +144,30 @@ class RequestContextMiddleware:
             ).observe(duration_s)
         if scope.get("path") in _QUIET_PATHS and status_code < 400:
             return
-        level = "warning" if status_code >= 500 else "info"
+        noted = scope.get("state", {}).get(_ERROR_STATE) or {}
+        extra: dict[str, Any] = {}
+        if noted:
+            extra = {"error_type": noted.get("error_type"), **noted.get("fields", {})}
+            if noted.get("exception") is not None:
+                extra["exc_info"] = noted["exception"]
+        level = noted.get("level") or ("error" if status_code >= 500 else "info")
         getattr(self._log, level)(
             "request",
             http_method=method,
             http_route=route,
             status_code=status_code,
             duration_ms=round(duration_s * 1000, 2),
+            **extra,
         )
+
+
+def _mark_span(span: Any, noted: dict[str, Any] | None) -> None:
+    """The noted error on the server span: error.type, and the exception as an `exception` event
+    (OTel exception conventions; masked on export like every span event)."""
+    if not noted or not span.is_recording():
+        return
+    span.set_attribute("error.type", noted["error_type"])
+    exception = noted.get("exception")
+    if exception is not None and noted.get("recorded") is not True:
+        noted["recorded"] = True
+        span.record_exception(exception, escaped=False)

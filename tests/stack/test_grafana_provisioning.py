@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
@@ -91,3 +93,25 @@ def test_dashboards_are_provisioned_into_the_llm_folder_from_the_mounted_path(re
     mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in services["grafana"]["volumes"]}
     assert mounts[provider["options"]["path"]] == "./grafana/dashboards"
     assert mounts["/etc/grafana/provisioning"] == "./grafana/provisioning"
+
+
+def _trace_id_regex(logql: str) -> str:
+    """The regex of the `trace_id =~ "..."` filter of a LogQL query."""
+    match = re.search(r'trace_id\s*=~\s*"([^"]*)"', logql)
+    assert match, f"no trace_id regex filter in {logql!r}"
+    return match.group(1)
+
+
+def test_trace_to_logs_finds_the_logs_of_a_shortened_trace_id(datasources, check_queries):
+    """Tempo may hand Grafana a trace id without its leading zeros; Loki holds all 32 characters.
+    The span -> logs query, as Grafana fills it in, must parse and still match the stored id."""
+    template = datasources["tempo"]["jsonData"]["tracesToLogsV2"]["query"].replace("$$", "$")
+    stored = "0000a1b2c3d4e5f60718293a4b5c6d7e"  # 32 lower-case hex, as the app and Loki write it
+    for given in (stored, stored.lstrip("0")):
+        query = template.replace("${__tags}", 'service_name="demo-app"').replace("${__trace.traceId}", given)
+        (result,) = check_queries([{"id": given, "lang": "logql", "query": query}])
+        assert result["errors"] == [], query
+        # LogQL regex matchers are anchored at both ends (RE2), as re.fullmatch is.
+        regex = _trace_id_regex(query)
+        assert re.fullmatch(regex, stored), (regex, stored)
+        assert not re.fullmatch(regex, "1" + stored[1:]), "matches another trace"
