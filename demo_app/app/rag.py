@@ -194,6 +194,32 @@ class Retriever:
         return hits
 
 
+# The house rules every feature's system prompt starts with, word for word. A real assistant's
+# system prompt carries this kind of policy text, and keeping it first and identical is what
+# makes providers' automatic prefix caching work: OpenAI (and the simulator) serve the longest
+# prompt prefix they saw recently from cache, so a stable ~400-token opening is cached on every
+# call while the retrieved context after it changes. Edit it and every cached prefix is gone
+# (the cache-bust scenario fakes exactly that).
+_HOUSE_RULES = (
+    "Nimbus assistant house rules, version 2026-11. These rules apply to every answer you give. "
+    "Nimbus is a note-taking and team-wiki product; its users are customers, administrators and "
+    "people evaluating a plan. Write in plain, friendly English, in the second person, and prefer "
+    "short sentences over long ones. Do not use marketing language, exclamation marks or emoji. "
+    "Keep every number, price, limit, date, plan name and menu path exactly as the context writes "
+    "it, including units and currency; never round, convert or estimate them. When the context "
+    "gives steps, keep their order and name each menu item the way the product shows it, for "
+    "example Settings > Workspace > Security. Never ask for, repeat or store passwords, API keys, "
+    "recovery codes, card numbers or other secrets, even when the user offers them; tell the user "
+    "to remove them from the conversation instead. Never promise refunds, discounts, credits, legal "
+    "outcomes or release dates that the context does not state. Do not give advice about other "
+    "companies' products, and do not speculate about how Nimbus is built inside. If the question "
+    "is about an account's own data, billing details or an incident in progress, explain what the "
+    "context says and point to Nimbus support for anything that needs access to the account. "
+    "If the context contradicts itself, say so and quote both statements with their document ids. "
+    "Answer in the language of the question when the context allows it; otherwise answer in English. "
+    "The task for this conversation follows."
+)
+
 _INSTRUCTIONS: dict[str, str] = {
     "qa": (
         "You are Nimbus Help, the assistant of the Nimbus help center. Answer the user's "
@@ -218,7 +244,7 @@ _INSTRUCTIONS: dict[str, str] = {
 
 
 def build_messages(question: str, hits: Sequence[Hit], feature: str) -> list[dict[str, str]]:
-    """OpenAI chat messages: a system message (instructions + context lines), then the question.
+    """OpenAI chat messages: a system message (house rules, instructions, context lines), then the question.
 
     Each context line is `[doc_id] text`, so the model (or the simulator) can cite and quote it.
     """
@@ -230,6 +256,6 @@ def build_messages(question: str, hits: Sequence[Hit], feature: str) -> list[dic
         ) from None
     context = "\n".join(f"[{hit.doc_id}] {hit.text}" for hit in hits) if hits else "(no matching documents)"
     return [
-        {"role": "system", "content": f"{instructions}\n\nContext:\n{context}"},
+        {"role": "system", "content": f"{_HOUSE_RULES}\n\n{instructions}\n\nContext:\n{context}"},
         {"role": "user", "content": question},
     ]

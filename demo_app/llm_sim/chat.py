@@ -1,13 +1,15 @@
 """POST /v1/chat/completions: decide everything before the first byte, then only wait.
 
-Model, faults, answer and latency are all decided up front; an error, a 429 or a hang
-is an HTTP status, never a broken stream, so the openai SDK raises the same exceptions
-it raises for a real provider. Waiting uses asyncio.sleep, so slow answers cost no thread.
+Model, faults, answer, prompt-cache hit and latency are all decided up front; an error, a
+429 or a hang is an HTTP status, never a broken stream, so the openai SDK raises the same
+exceptions it raises for a real provider. Only answered requests use the prompt cache (a
+refused or failed one never reached the model). Waiting uses asyncio.sleep, so slow answers cost no thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import random
 from collections import OrderedDict
@@ -17,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from opentelemetry import trace
 
+from demo_app.llm_sim.cache import PromptCache
 from demo_app.llm_sim.config import SimSettings
 from demo_app.llm_sim.faults import Effects, FaultRegistry, decide
 from demo_app.llm_sim.generation import Completion, generate, make_rng, plan_timing, request_key
@@ -59,6 +62,9 @@ class ChatCompletions:
     def __init__(self, settings: SimSettings, faults: FaultRegistry, tel: Telemetry) -> None:
         self._settings, self._faults = settings, faults
         self._occurrences = _Occurrences()
+        self._cache = PromptCache(
+            min_tokens=settings.llm_sim_cache_min_tokens, ttl_s=settings.llm_sim_cache_ttl_s, max_blocks=settings.llm_sim_cache_max_blocks
+        )
         self._log = get_logger()
         self._requests_total = tel.metric("llmsim_requests_total")
         for model in MODELS:  # every series exists from the start, so rate() sees the first error
@@ -84,13 +90,17 @@ class ChatCompletions:
         if completion.prompt_tokens > profile.context_window:
             self._record(profile.name, "error", effects, completion, body.stream, status_code=400)
             return context_too_long(profile.context_window, completion.prompt_tokens)
+        if effects.terminal is None:
+            cached = self._cache.serve(profile.name, raw["messages"], raw.get("tools"), completion.prompt_tokens, bust=effects.cache_bust)
+            completion = dataclasses.replace(completion, cached_tokens=cached)
         self._record(profile.name, effects.status, effects, completion, body.stream)
         if effects.terminal == "rate_limit":
             return rate_limited(profile.name, str(max(0, math.ceil(effects.retry_after_s))))
         cid = f"chatcmpl-{chance_rng.getrandbits(128):032x}"
         if effects.terminal is not None:
             return await _fail(effects)
-        timing = plan_timing(profile, completion.prompt_tokens, chance_rng, scale=self._settings.llm_sim_latency_scale, extra_ttft_s=effects.extra_latency_s)
+        prefill = completion.prompt_tokens - completion.cached_tokens  # a cached prefix is not computed again
+        timing = plan_timing(profile, prefill, chance_rng, scale=self._settings.llm_sim_latency_scale, extra_ttft_s=effects.extra_latency_s)
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return StreamingResponse(
@@ -124,6 +134,7 @@ class ChatCompletions:
             status_code=status_code or {"ok": 200, "rate_limited": 429, "timeout": 504}.get(status, effects.error_status),
             fault_kind=",".join(effects.kinds),
             input_tokens=c.prompt_tokens,
+            cached_input_tokens=c.cached_tokens,
             output_tokens=c.completion_tokens if served else 0,
             finish_reason=c.finish_reason if served else "",
             stream=stream,

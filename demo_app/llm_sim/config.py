@@ -20,3 +20,9 @@ class SimSettings(BaseSettings):
     llm_sim_latency_scale: float = Field(default=1.0, ge=0, le=100)
     # With the same seed, the same request gets the same answer, usage and fault decision.
     llm_sim_seed: int = 0
+    # Prompt caching (cache.py): the shortest cached prefix (OpenAI: 1024; lower here because
+    # the demo's prompts are about 900 tokens), how long an entry lives after its last use, and
+    # the most 128-token blocks kept (least recently used evicted first; about 100 bytes each).
+    llm_sim_cache_min_tokens: int = Field(default=256, ge=128, le=65_536, multiple_of=128)
+    llm_sim_cache_ttl_s: float = Field(default=300.0, ge=0, le=86_400)
+    llm_sim_cache_max_blocks: int = Field(default=20_000, ge=0, le=1_000_000)

@@ -14,7 +14,8 @@ How faults apply to one chat request:
        timeout    -> hangs `value` s (after any fired latency), then 504.
   4. Otherwise the request succeeds, shaped by every other fired kind together:
      latency adds to the time to first token, token_blowup multiplies the text length,
-     quality_drop replaces the answer with context-free filler (both: rambling filler).
+     quality_drop replaces the answer with context-free filler (both: rambling filler),
+     cache_bust serves no prompt-cache hit (as if the shared system prompt had changed).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ __all__ = [
     "decide",
 ]
 
-FaultKind = Literal["error", "latency", "rate_limit", "token_blowup", "quality_drop", "timeout"]
+FaultKind = Literal["error", "latency", "rate_limit", "token_blowup", "quality_drop", "timeout", "cache_bust"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
 # What `value` means per kind, and its default when omitted.
@@ -51,6 +52,7 @@ DEFAULT_VALUES: dict[str, float | None] = {
     "token_blowup": 8.0,  # factor on the answer length
     "quality_drop": None,  # takes no value
     "timeout": 30.0,  # seconds to hang before answering 504 (not scaled)
+    "cache_bust": None,  # takes no value: no prompt-cache hits while it fires
 }
 ERROR_STATUSES = (500, 502, 503)
 _RANGES: dict[str, tuple[float, float]] = {
@@ -68,8 +70,8 @@ def check_value(kind: str, value: float | None) -> float | None:
         raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
     if value is None:
         return DEFAULT_VALUES[kind]
-    if kind == "quality_drop":
-        raise ValueError("quality_drop takes no value")
+    if DEFAULT_VALUES[kind] is None:
+        raise ValueError(f"{kind} takes no value")
     if not math.isfinite(value):
         raise ValueError("value must be a finite number")
     if kind == "error":
@@ -183,6 +185,7 @@ class Effects:
     extra_latency_s: float = 0.0
     blowup: float = 1.0
     quality_drop: bool = False
+    cache_bust: bool = False
     kinds: tuple[str, ...] = field(default=())  # kinds that fired, terminal first
 
     @property
@@ -219,5 +222,6 @@ def decide(faults: Sequence[Fault], draw: Callable[[], float]) -> Effects:
         extra_latency_s=0.0 if terminal == "rate_limit" else value("latency", 0.0),
         blowup=value("token_blowup", 1.0),
         quality_drop="quality_drop" in strongest,
+        cache_bust="cache_bust" in strongest,
         kinds=kinds,
     )

@@ -207,6 +207,7 @@ class Completion:
     finish_reason: str  # stop | length | tool_calls
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0  # of prompt_tokens, served from the prompt cache (cache.py)
 
 
 def generate(
@@ -246,7 +247,10 @@ class Timing:
 
 
 def plan_timing(profile: ModelProfile, prompt_tokens: int, rng: random.Random, *, scale: float = 1.0, extra_ttft_s: float = 0.0) -> Timing:
-    """Latency of one reply: the profile, log-normal jitter, times `scale`, plus unscaled `extra_ttft_s`."""
+    """Latency of one reply: the profile, log-normal jitter, times `scale`, plus unscaled `extra_ttft_s`.
+
+    `prompt_tokens` are the tokens to prefill: a caller passes them without the cached ones,
+    which a real server does not compute again."""
     ttft = (profile.ttft_s + profile.prefill_s_per_1k * prompt_tokens / 1000) * rng.lognormvariate(0, profile.jitter_sigma)
     per_token = profile.per_token_s * rng.lognormvariate(0, profile.jitter_sigma)
     return Timing(ttft * scale + extra_ttft_s, per_token * scale)

@@ -24,8 +24,14 @@ def error(status: int, message: str, type_: str, *, param: str | None = None, co
     return JSONResponse(openai_error(message, type_, param=param, code=code), status_code=status, headers=headers)
 
 
-def usage(c: Completion) -> dict[str, int]:
-    return {"prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens, "total_tokens": c.prompt_tokens + c.completion_tokens}
+def usage(c: Completion) -> dict[str, Any]:
+    # prompt_tokens_details is always there, as OpenAI sends it (cached_tokens 0 on a miss).
+    return {
+        "prompt_tokens": c.prompt_tokens,
+        "completion_tokens": c.completion_tokens,
+        "total_tokens": c.prompt_tokens + c.completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": c.cached_tokens, "audio_tokens": 0},
+    }
 
 
 def completion_body(cid: str, model: str, c: Completion) -> dict[str, Any]:
