@@ -63,11 +63,27 @@ class TelemetrySettings(BaseSettings):
     # Other exporters of the spec ("console", ...) are not built in and are refused at start.
     otel_traces_exporter: Literal["otlp", "none"] = "otlp"
     otel_logs_exporter: Literal["otlp", "none"] = "otlp"
+    # Error tracking (demo_app/telemetry/errors.py): a Sentry DSN turns the official sentry-sdk
+    # on (unset: off). The DSN's key lets anyone post events, hence a SecretStr.
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str = "local"
+    # Events waiting for the SDK's sending thread; past this they are dropped, never waited on.
+    sentry_queue_size: int = Field(default=100, ge=1, le=10_000)
+    # How long exit waits for queued events (the SDK's shutdown_timeout).
+    sentry_shutdown_timeout_s: float = Field(default=2.0, ge=0, le=30)
+    # Grafana's address as a browser sees it: tracker events link to their trace in its Explore.
+    grafana_url: str = "http://127.0.0.1:3000"
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("sentry_dsn", mode="before")
+    @classmethod
+    def _empty_dsn(cls, value: object) -> object:
+        # SENTRY_DSN= (empty, as compose passes an unset variable) means off, as in the SDK.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("otel_traces_exporter", "otel_logs_exporter", mode="before")
     @classmethod

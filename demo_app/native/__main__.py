@@ -1,6 +1,7 @@
 """`python -m demo_app.native up|down|status [--state-dir .native]`: the stack without Docker.
 
-`up` starts every component in the background and returns (`--foreground` keeps it in
+`up` starts every component in the background, the error tracker (Bugsink) included unless
+--no-tracker or the `bugsink` package is missing, and returns (`--foreground` keeps it in
 the terminal until Ctrl-C); the pids and URLs go to <state-dir>/pids.json and urls.json,
 which `down`, `status` and `python -m demo_app.loadgen run NAME --stack <state-dir>` read.
 """
@@ -15,6 +16,7 @@ import threading
 from pathlib import Path
 
 from demo_app.native.stack import COMPONENTS, NativeStack, read_state, status_from_state, stop_from_state
+from demo_app.native.tracker import tracker_installed
 
 
 def _ports(pairs: list[str]) -> dict[str, int]:
@@ -36,7 +38,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 0
     if running:
         stop_from_state(state_dir)  # a half-dead stack: start clean
-    stack = NativeStack(state_dir, latency_scale=args.latency_scale, seed=args.seed, ports=_ports(args.port))
+    tracker = not args.no_tracker and tracker_installed()
+    if not args.no_tracker and not tracker:
+        print("error tracker skipped: the `bugsink` package is not installed (make venv installs it)")
+    stack = NativeStack(state_dir, latency_scale=args.latency_scale, seed=args.seed, ports=_ports(args.port), tracker=tracker)
     try:
         stack.start()
     except Exception as exc:
@@ -48,6 +53,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     width = max(len(k) for k in stack.all_urls())
     for name, url in stack.all_urls().items():
         print(f"  {name:<{width}}  {url}")
+    if stack.tracker is not None:
+        print(f"  error tracker (Bugsink): {stack.tracker.url}  login {stack.tracker.admin_email}, password in {stack.tracker.credentials_file}")
+        print(f"  its DSN (SENTRY_DSN of app, llm-sim, alert-sink): {stack.tracker.dsn}")
     print(f"run a scenario: python -m demo_app.loadgen run error-spike --stack {args.state_dir}")
     if not args.foreground:
         return 0
@@ -91,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--latency-scale", type=float, default=1.0, help="LLM_SIM_LATENCY_SCALE for the simulator (1.0 = realistic)")
     up.add_argument("--seed", type=int, help="LLM_SIM_SEED for the simulator")
     up.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C stops the stack")
+    up.add_argument("--no-tracker", action="store_true", help="do not start the error tracker (Bugsink); SENTRY_DSN stays unset")
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", parents=[common], help="stop the stack").set_defaults(func=cmd_down)
     st = sub.add_parser("status", parents=[common], help="show each component's state")

@@ -3,7 +3,9 @@
 Everything binds 127.0.0.1 on free (or chosen) ports. Prometheus and Alertmanager are
 Debian's binaries, run with the configs derived from the compose ones (config.py), so
 the same rules and routes apply. Loki, Tempo and Grafana have no native counterpart;
-traces and logs go to the in-memory OTLP receiver instead.
+traces and logs go to the in-memory OTLP receiver instead. With `tracker=True` (the CLI's
+default) the error tracker, the real Bugsink from the venv (native/tracker.py), starts first
+and the app, simulator and receiver get its DSN as SENTRY_DSN.
 
 `NativeStack` is a context manager (the e2e tests use it as a session fixture); the CLI
 (`python -m demo_app.native up|down|status`) uses the same class and leaves the processes
@@ -24,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from demo_app.native.config import Rewrite, render_alertmanager, render_prometheus, write_yaml
+from demo_app.native.tracker import TrackerInfo, start_tracker
 from demo_app.procs import Proc, find_tool, free_port, start_component, start_process
 from demo_app.stack_urls import URLS_FILE, StackUrls
 
@@ -32,9 +35,12 @@ __all__ = ["NativeStack", "COMPONENTS", "REPO_ROOT", "PIDS_FILE", "read_state", 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PIDS_FILE = "pids.json"
 # Start order: what others depend on first; Prometheus last so its first scrape finds every
-# target up (no TargetDown at start). Names are the compose service names.
-COMPONENTS = ("otlp", "alert-sink", "alertmanager", "llm-sim", "app", "prometheus")
-_READY_PATH = {"prometheus": "/-/ready", "alertmanager": "/-/ready"}  # the others answer /healthz
+# target up (no TargetDown at start). Names are the compose service names; the tracker
+# first, so every service that reports to it starts with its DSN (it runs only when asked).
+COMPONENTS = ("tracker", "otlp", "alert-sink", "alertmanager", "llm-sim", "app", "prometheus")
+_READY_PATH = {"prometheus": "/-/ready", "alertmanager": "/-/ready", "tracker": "/health/ready"}  # the others answer /healthz
+# The services that report to the tracker (sentry-sdk, demo_app/telemetry/errors.py).
+_REPORTING = frozenset({"app", "llm-sim", "alert-sink"})
 
 
 class NativeStack:
@@ -50,6 +56,7 @@ class NativeStack:
         env: Mapping[str, Mapping[str, str]] | None = None,
         repo_root: Path = REPO_ROOT,
         start_timeout_s: float = 60.0,
+        tracker: bool = False,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.latency_scale = latency_scale
@@ -63,6 +70,8 @@ class NativeStack:
         self.extra_env = {k: dict(v) for k, v in (env or {}).items()}
         self.procs: dict[str, Proc] = {}
         self.rewrites: dict[str, Rewrite] = {}
+        self.tracker_enabled = tracker
+        self.tracker: TrackerInfo | None = None  # set once the tracker is up
 
     # --- addresses -------------------------------------------------------------------
     def address(self, name: str) -> str:
@@ -83,7 +92,10 @@ class NativeStack:
 
     def all_urls(self) -> dict[str, str]:
         """Every URL, for urls.json (the loadgen reads the first five)."""
-        return {**self.urls.as_dict(), "otlp": self.url("otlp"), "logs": str(self.state_dir / "logs")}
+        urls = {**self.urls.as_dict(), "otlp": self.url("otlp"), "logs": str(self.state_dir / "logs")}
+        if self.tracker is not None:
+            urls["tracker"] = self.tracker.url
+        return urls
 
     # --- configs -----------------------------------------------------------------------
     def write_configs(self) -> tuple[Path, Path]:
@@ -100,7 +112,8 @@ class NativeStack:
 
     # --- processes -----------------------------------------------------------------------
     def _env(self, name: str, base: Mapping[str, str]) -> dict[str, str]:
-        return {**base, **self.extra_env.get(name, {})}
+        tracking = {"SENTRY_DSN": self.tracker.dsn} if self.tracker is not None and name in _REPORTING else {}
+        return {**tracking, **base, **self.extra_env.get(name, {})}
 
     def _otel_env(self, service: str) -> dict[str, str]:
         # The same variables compose sets, pointed at the local OTLP receiver. Short export
@@ -117,6 +130,11 @@ class NativeStack:
         logs = self.state_dir / "logs"
         timeout = self.start_timeout_s
         port = self.ports[name]
+        if name == "tracker":
+            if not self.tracker_enabled:
+                return None
+            proc, self.tracker = start_tracker(self.state_dir, port, logs, timeout=max(timeout, 120.0))
+            return proc
         if name == "alert-sink":
             return start_component("alert_sink", logs, port=port, env=self._env(name, self._otel_env("alert-sink")), timeout=timeout)
         if name == "llm-sim":

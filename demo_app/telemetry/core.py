@@ -7,7 +7,8 @@ middleware and GET /metrics to a FastAPI app.
 
 Switches, all read at start: OTEL_SDK_DISABLED=true (no spans, no OTLP logs),
 OTEL_TRACES_EXPORTER / OTEL_LOGS_EXPORTER = otlp | none, TELEMETRY_METRICS_ENABLED=false
-(Prometheus instruments become no-ops). stdout logs are always on.
+(Prometheus instruments become no-ops), SENTRY_DSN (error tracking, demo_app.telemetry.errors;
+off when unset). stdout logs are always on.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from prometheus_client import CollectorRegistry
 from demo_app.config import TelemetrySettings
 from demo_app.contract import Contract, load_contract
 from demo_app.telemetry.asgi import RequestContextMiddleware
+from demo_app.telemetry.errors import ErrorTrackingMiddleware, error_tracking_enabled, init_error_tracking
 from demo_app.telemetry.logs import build_logger_provider, configure_logging, get_logger
 from demo_app.telemetry.metrics import build_instruments, render_metrics
 from demo_app.telemetry.tracing import build_tracer_provider
@@ -90,6 +92,10 @@ class Telemetry:
         app.state.telemetry_instrumented = True
         app.state.telemetry = self
         route_label = self.contract.labels["http_route"]
+        if error_tracking_enabled():
+            # Inside the request-id middleware (added next, so outside it): the request id and
+            # the server span are known when a 5xx or an exception reaches it.
+            app.add_middleware(ErrorTrackingMiddleware)
         app.add_middleware(
             RequestContextMiddleware,
             duration_histogram=self._instruments.get(_HTTP_METRIC),
@@ -193,6 +199,8 @@ def setup_telemetry(
                 tel.logger_provider = build_logger_provider(resource, timeout, tel._count_dropped("logs"))
                 set_logger_provider(tel.logger_provider)
         configure_logging(name, settings.log_level, tel.logger_provider)
+        # After logging: a bad DSN is then reported as a JSON line like every other start error.
+        tracking = init_error_tracking(settings, name)
         _instances[component] = tel
-        get_logger().debug("telemetry ready", component=component, otel_sdk=not _sdk_disabled())
+        get_logger().debug("telemetry ready", component=component, otel_sdk=not _sdk_disabled(), error_tracking=tracking)
         return tel
