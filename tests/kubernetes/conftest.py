@@ -118,6 +118,13 @@ def rendered(profile: str, rendered_profiles) -> list[Rendered]:
 
 
 @pytest.fixture(scope="session")
+def merged_values(chart_dir: Path, profile: str) -> dict:
+    """The merged values of the profile (chart defaults + its values file), as Helm sees them."""
+    with helm_python.Chart.load(chart_dir) as chart:
+        return chart.merge_values(profile_values(profile))
+
+
+@pytest.fixture(scope="session")
 def of_kind(rendered: list[Rendered]) -> Callable[[str], list[Rendered]]:
     return lambda kind: [r for r in rendered if r.kind == kind]
 
