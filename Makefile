@@ -113,9 +113,10 @@ test-fast: venv js ## Run the tests that need no live native stack
 bench: venv tools ## Measure instrumentation overhead, series count and time to alert
 	$(PY) -m bench
 
-rules: venv ## Regenerate the generated rules (models.yml from a catalogue: make rules CATALOGUE=openai; slo.yml)
+rules: venv ## Regenerate the generated rules (models.yml from a catalogue: make rules CATALOGUE=openai; slo.yml; budgets.yml from the budgets file)
 	$(PY) prometheus/rules/gen_models.py $(if $(CATALOGUE),--catalogue $(CATALOGUE))
 	$(PY) prometheus/rules/gen_slo.py
+	$(PY) prometheus/rules/gen_budgets.py
 
 dashboards: venv ## Regenerate grafana/dashboards/*.json from grafana/dashboards_src
 	$(PY) -m grafana.dashboards_src

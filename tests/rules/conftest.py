@@ -20,7 +20,7 @@ from demo_app.alert_sink.runbooks import RUNBOOKS_MD, heading_anchors
 RULES_DIR = Path(__file__).resolve().parents[2] / "prometheus" / "rules"
 RULE_FILES = sorted(RULES_DIR.glob("*.yml")) + sorted((RULES_DIR / "production").glob("*.yml"))
 TEST_FILES = sorted((RULES_DIR / "tests").glob("*.test.yml"))
-DASHBOARD_UIDS = frozenset({"llm-overview", "llm-cost", "llm-rag-quality", "llm-agents", "llm-slo", "llm-stack-health"})
+DASHBOARD_UIDS = frozenset({"llm-overview", "llm-cost", "llm-rag-quality", "llm-agents", "llm-slo", "llm-stack-health", "llm-budgets", "llm-errors"})
 SEVERITIES = frozenset({"info", "warning", "critical"})
 # Every runbook_url: the external label runbook_base_url, else the alert receiver's page.
 RUNBOOK_PREFIX = "{{ with $externalLabels.runbook_base_url }}{{ . }}{{ else }}http://localhost:8082/runbooks{{ end }}#"

@@ -13,6 +13,8 @@ AGREED_ALERTS = frozenset({
     "LLMProviderRateLimitStorm", "LLMAppRateLimitRejections", "LLMQualityDrop",
     "LLMAvailabilitySLOFastBurn", "LLMAvailabilitySLOSlowBurn", "LLMLatencySLOFastBurn",
     "LLMLatencySLOSlowBurn", "TargetDown", "Watchdog",
+    "LLMBudgetBurnFast", "LLMBudgetBurnSlow", "LLMBudgetProjectedOverrun", "LLMCacheHitRatioDrop",
+    "LLMNewErrorType",
 })
 DASHBOARD_URL = re.compile(r"^http://localhost:3000/d/(?P<uid>[a-z0-9-]+)$")
 TEMPLATED = re.compile(r"\{\{[^}]*(\$value|\$labels\.\w+)[^}]*\}\}")
