@@ -118,7 +118,7 @@ async def _send(client: httpx.AsyncClient, req: Request, stats: Stats, timeout: 
     found_trace = False
     status: int | str
     try:
-        async with client.stream("POST", req.path, json=req.body, timeout=timeout) as resp:
+        async with client.stream("POST", req.path, json=req.body, headers=dict(req.headers), timeout=timeout) as resp:
             status = resp.status_code
             if resp.headers.get("content-type", "").startswith("text/event-stream"):
                 # Server-sent events: read to the end (that is when the user has the answer).

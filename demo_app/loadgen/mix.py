@@ -1,7 +1,10 @@
 """The traffic mix: which request to send next, drawn from seeded random choices.
 
-A `Mix` holds the proportions (agent vs. RAG, streaming, tiers, features, invalid and
+A `Mix` holds the proportions (agent vs. RAG, streaming, tiers, features, teams, invalid and
 off-topic shares, pinned models); a `TrafficGenerator` turns it into concrete requests.
+Teams: a request names its team in the body (`team`), or, for a share of the teams with a
+demo API key, sends that key as `Authorization: Bearer` instead, so both ways the app
+attributes spend (demo_app/budgets.py) carry traffic.
 Scenarios override parts of the mix (all traffic on sim-large, only the free tier...).
 """
 
@@ -16,9 +19,13 @@ from typing import Any, Literal
 
 from demo_app.loadgen.corpus import OFF_TOPIC_QUESTIONS, CorpusDoc, agent_task, paraphrase
 
-__all__ = ["Mix", "Request", "TrafficGenerator", "DEFAULT_MIX"]
+__all__ = ["Mix", "Request", "TrafficGenerator", "DEFAULT_MIX", "DEMO_TEAM_KEYS"]
 
 RequestKind = Literal["ask", "agent", "invalid"]
+
+
+# Demo API keys (not secrets) whose fingerprints demo_app/data/budgets.yaml lists for their team.
+DEMO_TEAM_KEYS: Mapping[str, str] = MappingProxyType({"support-bot": "sk-demo-support-bot"})
 
 
 def _frozen(d: Mapping[str, float]) -> Mapping[str, float]:
@@ -37,18 +44,24 @@ class Mix:
     features: Mapping[str, float] = field(default_factory=lambda: _frozen({"qa": 0.6, "summarize": 0.2, "support": 0.2}))
     # Model pinned in the request body; "" means "let the app pick the feature's default".
     models: Mapping[str, float] = field(default_factory=lambda: _frozen({"": 1.0}))
+    # Team billed for the request; "" means "send no team" (recorded as _other). The default
+    # never sends `batch`: that team's traffic is the budget-burn scenario's batch job.
+    teams: Mapping[str, float] = field(default_factory=lambda: _frozen({"search": 0.5, "support-bot": 0.3, "": 0.2}))
+    # Of the requests for a team with a demo key (DEMO_TEAM_KEYS), the share that sends the key
+    # (Authorization: Bearer) instead of the `team` field.
+    key_share: float = 0.5
     # A full supervisor -> researcher/analyst/writer run takes 7-9 LLM turns: this range
     # gives a mix of finished runs and runs stopped at their step limit.
     max_steps: tuple[int, int] = (5, 10)
 
     def __post_init__(self) -> None:
-        for name in ("agent_share", "stream_share", "invalid_share", "off_topic_share"):
+        for name in ("agent_share", "stream_share", "invalid_share", "off_topic_share", "key_share"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"Mix.{name} must be within 0..1, got {value}")
         if self.agent_share + self.invalid_share > 1.0:
             raise ValueError("Mix.agent_share + Mix.invalid_share must not exceed 1")
-        for name in ("tiers", "features", "models"):
+        for name in ("tiers", "features", "models", "teams"):
             weights = getattr(self, name)
             if not weights or any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
                 raise ValueError(f"Mix.{name} needs at least one positive weight, got {dict(weights)}")
@@ -73,6 +86,16 @@ class Request:
     feature: str
     stream: bool = False
     off_topic: bool = False
+    team: str = ""  # the team the request is billed to ("" none), by body field or key
+    headers: Mapping[str, str] = field(default_factory=dict)  # e.g. Authorization for a team's demo key
+
+
+def _billed(body: Mapping[str, str], headers: Mapping[str, str]) -> str:
+    """The team a request's body field or demo key names ("" for none)."""
+    if "team" in body:
+        return body["team"]
+    key = headers.get("Authorization", "").removeprefix("Bearer ")
+    return next((team for team, k in DEMO_TEAM_KEYS.items() if k == key), "")
 
 
 def _pick(rng: random.Random, weights: Mapping[str, float]) -> str:
@@ -101,19 +124,33 @@ class TrafficGenerator:
         if rng.random() < mix.invalid_share:
             return self._invalid(tier)
         # agent_share is a fraction of all requests, so scale it to the valid ones left.
+        team, headers = self._team()
         if rng.random() < mix.agent_share / (1.0 - mix.invalid_share):
             lo, hi = mix.max_steps
-            task = {"task": agent_task(self._docs, rng), "user_tier": tier, "max_steps": rng.randint(lo, hi)}
-            return Request(kind="agent", path="/v1/agent", body=task, tier=tier, feature="agent")
+            task = {"task": agent_task(self._docs, rng), "user_tier": tier, "max_steps": rng.randint(lo, hi), **team}
+            return Request(kind="agent", path="/v1/agent", body=task, tier=tier, feature="agent", team=_billed(team, headers), headers=headers)
         feature = _pick(rng, mix.features)
         off_topic = rng.random() < mix.off_topic_share
         question = rng.choice(OFF_TOPIC_QUESTIONS) if off_topic else paraphrase(rng.choice(self._questions), rng)
         stream = rng.random() < mix.stream_share
-        body: dict[str, Any] = {"question": question, "user_tier": tier, "feature": feature, "stream": stream}
+        body: dict[str, Any] = {"question": question, "user_tier": tier, "feature": feature, "stream": stream, **team}
         model = _pick(rng, mix.models)
         if model:
             body["model"] = model
-        return Request(kind="ask", path="/v1/ask", body=body, tier=tier, feature=feature, stream=stream, off_topic=off_topic)
+        return Request(
+            kind="ask", path="/v1/ask", body=body, tier=tier, feature=feature, stream=stream, off_topic=off_topic,
+            team=_billed(team, headers), headers=headers,
+        )
+
+    def _team(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(body fields, headers) naming the request's team: the `team` field, or the team's demo key."""
+        team = _pick(self.rng, self.mix.teams)
+        if not team:
+            return {}, {}
+        key = DEMO_TEAM_KEYS.get(team)
+        if key is not None and self.rng.random() < self.mix.key_share:
+            return {}, {"Authorization": f"Bearer {key}"}
+        return {"team": team}, {}
 
     def _invalid(self, tier: str) -> Request:
         """A request the app's validation must refuse (4xx), one of the mistakes clients make."""
@@ -124,6 +161,7 @@ class TrafficGenerator:
             ("/v1/ask", {"question": question, "user_tier": tier, "feature": "qa", "temperature": 3}),  # unknown field
             ("/v1/ask", {"question": question, "user_tier": tier, "feature": "translate"}),  # unknown feature
             ("/v1/ask", {"question": question, "user_tier": tier, "feature": "qa", "model": "gpt-9"}),  # unknown model
+            ("/v1/ask", {"question": question, "user_tier": tier, "feature": "qa", "team": "Search Team"}),  # team not a slug
             ("/v1/agent", {"task": "Summarise the corpus", "user_tier": tier, "max_steps": 50}),  # out of range
         ]
         path, body = self.rng.choice(bodies)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from statistics import mean
 
 import pytest
 
 from demo_app.config import FEATURES, MODELS, TIERS
-from demo_app.loadgen.mix import DEFAULT_MIX, Mix, TrafficGenerator
+from demo_app.budgets import TEAM_PATTERN, load_budgets
+from demo_app.loadgen.mix import DEFAULT_MIX, DEMO_TEAM_KEYS, Mix, TrafficGenerator
 
 N = 20_000
 
@@ -46,7 +48,7 @@ def test_valid_requests_use_only_values_the_app_accepts(sample):
     for r in sample:
         if r.kind == "ask":
             assert r.body["user_tier"] in TIERS and r.body["feature"] in FEATURES and r.body["question"].strip()
-            assert set(r.body) <= {"question", "user_tier", "feature", "stream", "model"}
+            assert set(r.body) <= {"question", "user_tier", "feature", "stream", "model", "team"}
         elif r.kind == "agent":
             assert r.path == "/v1/agent" and 1 <= r.body["max_steps"] <= 10 and r.body["task"].strip()
 
@@ -63,6 +65,7 @@ def test_invalid_requests_each_break_one_rule(sample):
             or b.get("feature", "qa") not in FEATURES
             or b.get("model", "sim-small") not in MODELS
             or not 1 <= b.get("max_steps", 1) <= 10
+            or not re.fullmatch(TEAM_PATTERN, b.get("team", "ok"))
         )
         assert broken, b
 
@@ -93,7 +96,29 @@ def test_overrides_pin_models_and_tiers(docs):
     assert all(r.body.get("model") == "sim-large" for r in reqs if r.kind == "ask")
 
 
-@pytest.mark.parametrize("bad", [{"agent_share": 1.5}, {"tiers": {}}, {"features": {"qa": 0.0}}, {"agent_share": 0.9, "invalid_share": 0.2}])
+def test_teams_follow_the_mix_by_field_or_demo_key(sample):
+    valid = [r for r in sample if r.kind != "invalid"]
+    for team, expected in DEFAULT_MIX.teams.items():
+        assert share(valid, lambda r, t=team: r.team == t) == pytest.approx(expected, abs=0.02), team
+    assert "batch" not in DEFAULT_MIX.teams  # batch traffic is the budget-burn scenario's alone
+    bot = [r for r in valid if r.team == "support-bot"]
+    by_key = [r for r in bot if "Authorization" in r.headers]
+    assert share(bot, lambda r: r in by_key) == pytest.approx(DEFAULT_MIX.key_share, abs=0.03)
+    assert all("team" not in r.body for r in by_key) and all(r.body.get("team") == "support-bot" for r in bot if r not in by_key)
+    # What the app will record: the key's fingerprint is configured, the field names a listed team.
+    budgets = load_budgets()
+    for r in valid[:2000]:
+        key = r.headers.get("Authorization", "").removeprefix("Bearer ") or None
+        assert budgets.team_for(r.body.get("team"), key) == (r.team or "_other")
+    assert set(DEMO_TEAM_KEYS) <= set(budgets.teams)
+
+
+def test_a_scenario_can_send_only_one_team(docs):
+    gen = TrafficGenerator(docs, DEFAULT_MIX.replace(teams={"batch": 1.0}, invalid_share=0.0), seed=3)
+    assert {gen.next().body["team"] for _ in range(200)} == {"batch"}
+
+
+@pytest.mark.parametrize("bad", [{"agent_share": 1.5}, {"tiers": {}}, {"teams": {"": 0.0}}, {"key_share": 2.0}, {"features": {"qa": 0.0}}, {"agent_share": 0.9, "invalid_share": 0.2}])
 def test_nonsense_mixes_are_refused(bad):
     with pytest.raises(ValueError):
         Mix(**bad)
