@@ -8,8 +8,8 @@ from statistics import mean
 
 import pytest
 
-from demo_app.config import FEATURES, MODELS, TIERS
 from demo_app.budgets import TEAM_PATTERN, load_budgets
+from demo_app.config import FEATURES, MODELS, TIERS
 from demo_app.loadgen.mix import DEFAULT_MIX, DEMO_TEAM_KEYS, Mix, TrafficGenerator
 
 N = 20_000
@@ -118,7 +118,10 @@ def test_a_scenario_can_send_only_one_team(docs):
     assert {gen.next().body["team"] for _ in range(200)} == {"batch"}
 
 
-@pytest.mark.parametrize("bad", [{"agent_share": 1.5}, {"tiers": {}}, {"teams": {"": 0.0}}, {"key_share": 2.0}, {"features": {"qa": 0.0}}, {"agent_share": 0.9, "invalid_share": 0.2}])
+@pytest.mark.parametrize("bad", [
+    {"agent_share": 1.5}, {"tiers": {}}, {"teams": {"": 0.0}}, {"key_share": 2.0}, {"features": {"qa": 0.0}},
+    {"agent_share": 0.9, "invalid_share": 0.2},
+])
 def test_nonsense_mixes_are_refused(bad):
     with pytest.raises(ValueError):
         Mix(**bad)
