@@ -138,3 +138,22 @@ def test_tempo_remote_writes_exemplars_to_prometheus():
     assert generator["processors"] == ["service-graphs"]
     assert generator["trace_id_label_name"] == "trace_id"
     assert tempo["storage"]["trace"]["backend"] == "s3"
+
+
+# kube-prometheus-stack copies most prometheusSpec / alertmanagerSpec keys into the
+# Prometheus / Alertmanager objects unchanged; these are the ones it handles itself.
+CHART_ONLY = {
+    "prometheus": {"serviceMonitorSelectorNilUsesHelmValues", "podMonitorSelectorNilUsesHelmValues", "ruleSelectorNilUsesHelmValues",
+                   "image", "storageSpec", "additionalAlertRelabelConfigs"},
+    "alertmanager": {"image"},
+}
+
+
+@pytest.mark.parametrize(("section", "kind"), [("prometheus", "Prometheus"), ("alertmanager", "Alertmanager")])
+def test_spec_keys_are_fields_of_the_operator_objects(section, kind, crd_check):
+    """The keys passed through to the Prometheus/Alertmanager objects exist in the CRD, with valid values."""
+    spec = _values("kube-prometheus-stack.yaml")[section][f"{section}Spec"]
+    passed = {k: v for k, v in spec.items() if k not in CHART_ONLY[section]}
+    assert passed
+    obj = {"apiVersion": "monitoring.coreos.com/v1", "kind": kind, "metadata": {"name": "kps"}, "spec": passed}
+    assert crd_check([(kind, obj)]) == {kind: []}

@@ -35,14 +35,18 @@ function declarations(file) {
   for (const m of text.matchAll(/^import \{ ([^}]+) \} from "([^"]+)";$/gm)) {
     for (const name of m[1].split(",").map((s) => s.trim()).filter(Boolean)) imports[name] = dtsFor(file, m[2]);
   }
-  const body = text.match(/^export interface \w+(?: extends [\w, ]+)? \{\n([\s\S]*?)^\}/m);
+  const body = text.match(/^export interface \w+(?: extends ([\w, ]+))? \{\n([\s\S]*?)^\}/m);
   const fields = {};
-  if (body) {
-    // `"name"?: Type;` on one line, or a map type opening a block (`"name"?: {`).
-    for (const m of body[1].matchAll(/^ {4}"([^"]+)"\??: (.+?);?$/gm)) fields[m[1]] = m[2];
-  }
   const decl = { fields, imports, file };
   cache.set(file, decl);
+  // Inherited fields (PrometheusSpec extends CommonPrometheusFields); TypeMeta is not ours.
+  for (const base of (body && body[1] ? body[1].split(",").map((s) => s.trim()) : [])) {
+    if (imports[base] && fs.existsSync(imports[base])) Object.assign(fields, declarations(imports[base]).fields);
+  }
+  if (body) {
+    // `"name"?: Type;` on one line, or a map type opening a block (`"name"?: {`).
+    for (const m of body[2].matchAll(/^ {4}"([^"]+)"\??: (.+?);?$/gm)) fields[m[1]] = m[2];
+  }
   return decl;
 }
 
