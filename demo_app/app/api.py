@@ -261,6 +261,22 @@ def _admit(services: Services, route: str, user_tier: str, feature: str) -> None
         raise ApiError(429, "rate_limited", f"rate limit of the {user_tier} tier exceeded", retry_after)
 
 
+@contextmanager
+def _counted(services: Services, feature: str, model: str) -> Iterator[None]:
+    """Count an admitted request in llmapp_requests_total by how it ended: error_type "" when it
+    answered, the LLM error that failed it, or _OTHER for anything unexpected (both a 5xx)."""
+    counter = services.tel.metric("llmapp_requests_total")
+    error_type = "_OTHER"
+    try:
+        yield
+        error_type = ""
+    except LLMError as exc:
+        error_type = exc.error_type
+        raise
+    finally:
+        counter.labels(feature=feature, gen_ai_request_model=model, error_type=error_type).inc()
+
+
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -270,7 +286,11 @@ async def ask(body: Any, request: Request) -> AskResponse:
     services = _services(request)
     with _billed(services, request, body.team) as team:
         _admit(services, "/v1/ask", body.user_tier, body.feature)
-        with services.tel.metric("llmapp_requests_in_flight").labels(http_route="/v1/ask").track_inprogress():
+        requested = body.model or services.settings.model_for(body.feature)
+        with (
+            services.tel.metric("llmapp_requests_in_flight").labels(http_route="/v1/ask").track_inprogress(),
+            _counted(services, body.feature, requested),
+        ):
             result, hits, scores = await answer_question(
                 services, question=body.question, feature=body.feature, user_tier=body.user_tier, team=team, stream=body.stream,
                 model=body.model,
@@ -296,7 +316,10 @@ async def agent(body: Any, request: Request) -> AgentResponse:
     with _billed(services, request, body.team) as team:
         _admit(services, "/v1/agent", body.user_tier, "agent")
         run = AgentRun(max_steps=body.max_steps, user_tier=body.user_tier, team=team)
-        with services.tel.metric("llmapp_requests_in_flight").labels(http_route="/v1/agent").track_inprogress():
+        with (
+            services.tel.metric("llmapp_requests_in_flight").labels(http_route="/v1/agent").track_inprogress(),
+            _counted(services, "agent", services.settings.model_for("agent")),
+        ):
             answer, outcome = await services.agents.run(body.task, run)
         _log.info("agent run finished", feature="agent", user_tier=body.user_tier, outcome=outcome, steps=run.steps)
     return AgentResponse(

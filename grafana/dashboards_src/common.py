@@ -127,6 +127,24 @@ _VARIABLES = {
         "feature", "Feature", "llmapp_cost_usd_total", "feature", "Product feature that made the request."
     ),
     "tier": lambda: _variable("tier", "Tier", "llmapp_cost_usd_total", "user_tier", "Customer tier of the caller."),
+    "error_type": lambda: _variable(
+        "error_type",
+        "Error type",
+        "gen_ai_client_operation_duration_seconds_count",  # successful calls have no error_type
+        "error_type",
+        "Class of the error (error.type: the openai SDK exception) of failed LLM calls.",
+    ),
+    # One trace's error lines: the Errors dashboard's traces table sets it (var-trace_id=<id>).
+    # `.*` (all traces) by default; queries write `0*${trace_id:raw}` so that a trace id given
+    # without its leading zeros (as Tempo's search may give it) still matches the 32-character
+    # one Loki stores, and :raw keeps Grafana from escaping the regex.
+    "trace_id": lambda: (
+        dashboard.TextBoxVariable("trace_id")
+        .label("Trace id")
+        .description("Show the error lines of one trace (32 hex characters, or fewer without the leading zeros); .* for all.")
+        .default_value(".*")
+        .current(dashboard_models.VariableOption(selected=True, text=".*", value=".*"))
+    ),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
+from grafana_foundation_sdk.models import dashboard as dashboard_models
 
 from .common import (
     COST_BY_MODEL,
@@ -205,6 +206,12 @@ def build() -> dashboard.Dashboard:
                 "Recent error logs",
                 "Error-level log records of the app and the simulator (OTLP logs in Loki). Expand a line and follow trace_id to the trace.",
                 '{service_name=~"demo-app|llm-sim"} | severity_text=~"(?i)error|critical|fatal"',
+            ).links(
+                [
+                    dashboard.DashboardLink("LLM errors: ratios, error types, logs and failed traces")
+                    .type(dashboard_models.DashboardLinkType.LINK)
+                    .url("/d/llm-errors?${__url_time_range}&${model:queryparam}&${feature:queryparam}")
+                ]
             )
         )
     )

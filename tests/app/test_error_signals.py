@@ -147,6 +147,26 @@ class TestExceptionsOnSpans:
         assert SECRET_KEY not in text and SECRET_MAIL not in text
 
 
+def test_requests_are_counted_by_feature_model_and_outcome(app, post, faults, scrape) -> None:
+    """llmapp_requests_total: the Errors dashboard's request error ratios (4xx are not counted)."""
+
+    def count(error_type: str) -> float:
+        return sum(
+            s.value
+            for f in scrape(app)
+            for s in f.samples
+            if s.name == "llmapp_requests_total"
+            and s.labels == {"feature": "qa", "gen_ai_request_model": "sim-medium", "error_type": error_type}
+        )
+
+    ok, failed = count(""), count("InternalServerError")
+    assert post(app, "/v1/ask", QUESTION).status_code == 200
+    assert post(app, "/v1/ask", {"question": "   "}).status_code == 422
+    faults("error", rate=1.0, value=503)
+    assert post(app, "/v1/ask", QUESTION).status_code == 502
+    assert (count(""), count("InternalServerError")) == (ok + 1, failed + 1)
+
+
 def test_trace_ids_are_32_lower_case_hex(app, post, faults, sink, json_log, scrape) -> None:
     """Logs, the response body, span attributes and exemplars all spell the trace id the same way."""
     ok = post(app, "/v1/ask", QUESTION)

@@ -21,8 +21,10 @@ import yaml
 
 from demo_app.contract import load_contract
 
-UIDS = {"llm-overview", "llm-cost", "llm-rag-quality", "llm-agents", "llm-slo", "llm-stack-health"}
-VARIABLES = {"model": "gen_ai_request_model", "feature": "feature", "tier": "user_tier"}
+UIDS = {"llm-overview", "llm-cost", "llm-rag-quality", "llm-agents", "llm-slo", "llm-stack-health", "llm-errors"}
+VARIABLES = {"model": "gen_ai_request_model", "feature": "feature", "tier": "user_tier", "error_type": "error_type"}
+# Free-text variables (no label_values query): the Errors dashboard's one trace.
+TEXTBOX_VARIABLES = {"trace_id"}
 TARGET_LABELS = {"job", "instance"}  # added by Prometheus to every scraped series
 
 # Series written by Tempo's metrics generator (remote write), with their labels
@@ -79,7 +81,7 @@ STACK_METRICS = {
 def grafana_to_promql(expr: str) -> str:
     """Replace Grafana's variables with values a parser accepts ($__rate_interval -> 1m, $model -> .*)."""
     expr = re.sub(r"\$__(rate_interval|interval|range|auto)\b", "1m", expr)
-    return re.sub(r"\$\{?[A-Za-z_]\w*\}?", ".*", expr)
+    return re.sub(r"\$\{?[A-Za-z_]\w*(?::\w+)?\}?", ".*", expr)  # ${var:format} too
 
 
 def selectors_and_labels(expr: str) -> tuple[list[tuple[str, list]], set[str]]:
@@ -261,7 +263,7 @@ def test_check_command_reports_a_hand_edited_dashboard(repo_root, tmp_path):
 # --- structure -----------------------------------------------------------------------------
 
 
-def test_the_six_dashboards_have_their_fixed_uids(dashboards):
+def test_the_dashboards_have_their_fixed_uids(dashboards):
     assert {name.removesuffix(".json") for name in dashboards} == UIDS
     for name, dashboard in dashboards.items():
         assert dashboard["uid"] == name.removesuffix(".json")
@@ -302,9 +304,13 @@ def test_template_variables_come_from_label_values_and_are_used(dashboards):
         for variable in dashboard["templating"].get("list", []):
             name = variable["name"]
             seen.add(name)
-            assert re.fullmatch(rf"label_values\(\w+, {VARIABLES[name]}\)", variable["query"]), variable["query"]
-            assert f"${name}" in text, f"{dashboard['uid']}: variable {name} is not used by any panel"
-    assert seen == set(VARIABLES)
+            if variable["type"] == "textbox":
+                assert name in TEXTBOX_VARIABLES, name
+            else:
+                assert re.fullmatch(rf"label_values\(\w+, {VARIABLES[name]}\)", variable["query"]), variable["query"]
+            used = f"${name}" in text or f"${{{name}:" in text  # $name, or ${name:format}
+            assert used, f"{dashboard['uid']}: variable {name} is not used by any panel"
+    assert seen == set(VARIABLES) | TEXTBOX_VARIABLES
 
 
 def test_latency_panels_show_exemplars(dashboards, all_panels):
@@ -348,7 +354,7 @@ def test_every_promql_expression_parses_and_names_real_series(dashboards, all_pa
             except ValueError as error:
                 problems = [f"does not parse: {error}"]
             assert not problems, f"{where}: {problems}\n  {expr}"
-        for variable in dashboard["templating"].get("list", []):
+        for variable in (v for v in dashboard["templating"].get("list", []) if v["type"] == "query"):
             metric, label = re.fullmatch(r"label_values\((\w+), (\w+)\)", variable["query"]).groups()
             assert label in catalogue.labels[metric], f"{dashboard['uid']}: {variable['query']}"
     assert checked >= 60
@@ -411,3 +417,37 @@ def test_cost_panels_say_which_spend_they_show(dashboards, all_panels):
             if panel["title"] == "Spend per hour by model":
                 assert computed in exprs and "llmapp_cost" not in exprs, f"{name}: by model reads the computed cost"
     assert reads["computed"] >= 8 and reads["app"] >= 3, reads
+
+
+def test_errors_dashboard_finds_the_logs_of_a_shortened_trace_id(dashboards, all_panels, check_queries):
+    """The failed-traces table sets var-trace_id to a trace id Tempo may give without its leading
+    zeros; the error-log query, filled in as Grafana does (${trace_id:raw}: as typed), must parse
+    and still match the 32-character id Loki stores."""
+    errors = dashboards["llm-errors.json"]
+    (logs,) = [p for p in all_panels(errors) if p["type"] == "logs"]
+    template = logs["targets"][0]["expr"]
+    (traces,) = [p for p in all_panels(errors) if p["title"] == "Failed traces"]
+    assert any("var-trace_id=${__data.fields.traceID}" in link["url"] for link in traces["fieldConfig"]["defaults"]["links"])
+    stored = "000f1e2d3c4b5a69788796a5b4c3d2e1"
+    for given in (stored, stored.lstrip("0"), ".*"):
+        query = template.replace("${trace_id:raw}", given).replace("$error_type", ".*")
+        (result,) = check_queries([{"id": given, "lang": "logql", "query": query}])
+        assert result["errors"] == [], query
+        regex = re.search(r'trace_id=~"([^"]*)"', query).group(1)
+        assert re.fullmatch(regex, stored), (given, regex)  # LogQL regexes are anchored, like fullmatch
+    assert not re.fullmatch("0*" + stored.lstrip("0"), "1" + stored[1:])
+
+
+def test_errors_dashboard_covers_the_brief(dashboards, all_panels):
+    """Error ratio by model, feature and error type; first/last seen per type; error logs; failed traces."""
+    errors = dashboards["llm-errors.json"]
+    panels = list(all_panels(errors))
+    text = json.dumps(panels)
+    for needle in ("by (gen_ai_request_model, error_type)", "by (feature, error_type)", "min_over_time", "max_over_time"):
+        assert needle in text, needle
+    kinds = {p["type"] for p in panels}
+    assert {"logs", "table", "timeseries", "stat"} <= kinds
+    traceql = [t["query"] for p in panels for t in p.get("targets", []) if (t.get("datasource") or p.get("datasource") or {}).get("uid") == "tempo"]
+    assert traceql and all("status = error" in q for q in traceql)
+    overview = json.dumps(dashboards["llm-overview.json"])
+    assert "/d/llm-errors" in overview
