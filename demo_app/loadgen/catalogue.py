@@ -106,6 +106,10 @@ _AVAILABILITY_SLO = frozenset({"LLMAvailabilitySLOFastBurn", "LLMAvailabilitySLO
 # Every scenario whose fault makes LLM calls fail: its error type is new to a stack that has
 # not seen it in the last hour (always so on a fresh one), see prometheus/rules/errors.yml.
 _NEW_ERROR_TYPE = frozenset({"LLMNewErrorType"})
+# The budget tickets are allowed wherever a scenario's extra traffic really spends more: a
+# feature's or tier's 5-minute spend rate may pass its monthly budget (demo month: 1 hour).
+_BUDGET_TICKETS = frozenset({"LLMBudgetProjectedOverrun", "LLMBudgetBurnSlow"})
+BUDGET_BURN_S = 150.0  # the 2m window must pass 14.4x (~1 minute at ~25x), then `for: 30s`
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
@@ -139,7 +143,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected=(ExpectedAlert("LLMCostSpike", {"gen_ai_request_model": "sim-large"}),),
         # Paying tiers only: the burst must not run into the free tier's token bucket.
         load=(_BACKGROUND, _stream(2.0, "sim-large", tiers={"pro": 0.7, "enterprise": 0.3}, agent_share=0.0, models={"sim-large": 1.0})),
-        allowed=_LATENCY_SLO,
+        allowed=_LATENCY_SLO | _BUDGET_TICKETS,
     ),
     Scenario(
         name="token-blowup",
@@ -147,7 +151,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected=(ExpectedAlert("LLMTokenBlowup", {"gen_ai_request_model": "sim-small"}),),
         faults=(Fault("token_blowup", rate=1.0, value=8.0, model="sim-small"),),
         load=(_BACKGROUND,),
-        allowed=_LATENCY_SLO | {"LLMCostSpike", "LLMHighLatencyP95"},
+        allowed=_LATENCY_SLO | _BUDGET_TICKETS | {"LLMCostSpike", "LLMHighLatencyP95"},
     ),
     Scenario(
         name="rate-limit-storm",
@@ -155,7 +159,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected=(ExpectedAlert("LLMProviderRateLimitStorm"), ExpectedAlert("LLMAppRateLimitRejections", {"user_tier": "free"})),
         faults=(Fault("rate_limit", rate=0.5, value=1.0),),
         load=(_BACKGROUND, _stream(6.0, "free-burst", tiers={"free": 1.0}, agent_share=0.0, features={"summarize": 1.0})),
-        allowed=_LATENCY_SLO | _NEW_ERROR_TYPE | _AVAILABILITY_SLO | {"LLMHighErrorRate", "LLMHighLatencyP95", "LLMCostSpike"},
+        allowed=_LATENCY_SLO | _NEW_ERROR_TYPE | _AVAILABILITY_SLO | _BUDGET_TICKETS | {"LLMHighErrorRate", "LLMHighLatencyP95", "LLMCostSpike"},
     ),
     Scenario(
         name="quality-drop",
@@ -167,7 +171,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         # with `for: 30s`). The launch's extra traffic gets them there in ~30 s; more traffic
         # also means more spend, so the cost alert may join in.
         load=(_BACKGROUND, _stream(4.0, "launch", tiers={"pro": 0.7, "enterprise": 0.3}, agent_share=0.0)),
-        allowed=_LATENCY_SLO | {"LLMCostSpike"},
+        allowed=_LATENCY_SLO | _BUDGET_TICKETS | {"LLMCostSpike"},
     ),
     Scenario(
         name="slo-burn",
@@ -180,7 +184,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         # the 5m window to pass 14.4% in two to three minutes.
         faults=(Fault("error", rate=0.7, value=503),),
         load=(_BACKGROUND, _stream(3.0, "summaries", tiers={"pro": 0.7, "enterprise": 0.3}, agent_share=0.0, features={"summarize": 1.0})),
-        allowed=_LATENCY_SLO | _NEW_ERROR_TYPE | _AVAILABILITY_SLO | {"LLMHighErrorRate", "LLMHighLatencyP95", "LLMCostSpike"},
+        allowed=_LATENCY_SLO | _NEW_ERROR_TYPE | _AVAILABILITY_SLO | _BUDGET_TICKETS | {"LLMHighErrorRate", "LLMHighLatencyP95", "LLMCostSpike"},
         budget_s=SLO_BUDGET_S,
     ),
     Scenario(
@@ -191,6 +195,34 @@ SCENARIOS: tuple[Scenario, ...] = (
         load=(_BACKGROUND,),
         inhibited=(ExpectedAlert("LLMHighErrorRate", {"gen_ai_request_model": "sim-large"}),),
         allowed=_LATENCY_SLO | _NEW_ERROR_TYPE,
+    ),
+    Scenario(
+        name="budget-burn",
+        description="Team batch starts a backfill: 2 summaries/s pinned to sim-large, about 25x what its"
+        " 1 USD budget per demo month (1 hour) allows.",
+        expected=(ExpectedAlert("LLMBudgetBurnFast", {"scope": "team", "scope_value": "batch"}),),
+        # The job is all of team batch's spend; it also raises feature summarize's and tier
+        # enterprise's (the budget tickets may fire for them) and sim-large's (LLMCostSpike).
+        # Team batch's own tickets come after its page (the fast burn then inhibits them) or
+        # not at all before the run ends.
+        load=(
+            _BACKGROUND,
+            _stream(2.0, "batch-job", teams={"batch": 1.0}, tiers={"enterprise": 1.0}, agent_share=0.0,
+                    features={"summarize": 1.0}, models={"sim-large": 1.0}),
+        ),
+        allowed=_LATENCY_SLO | _BUDGET_TICKETS | {"LLMCostSpike", "LLMHighLatencyP95"},
+        budget_s=BUDGET_BURN_S,
+    ),
+    Scenario(
+        name="cache-bust",
+        description="A deploy changes the shared system prompt: no prompt prefix repeats, so the provider's"
+        " prompt cache serves nothing and every input token is paid in full.",
+        expected=(ExpectedAlert("LLMCacheHitRatioDrop", {"gen_ai_request_model": "sim-medium"}),),
+        faults=(Fault("cache_bust"),),
+        load=(_BACKGROUND,),
+        # Uncached prompts cost more (the app prices cached tokens lower) and are prefilled again
+        # (a slower first token).
+        allowed=_LATENCY_SLO | _BUDGET_TICKETS | {"LLMHighLatencyP95"},
     ),
 )
 

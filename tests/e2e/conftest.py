@@ -49,6 +49,9 @@ SCENARIO_ORDER = (
     "quality-drop",
     "rate-limit-storm",
     "slo-burn",
+    # Last: the batch job's spend on sim-large would raise the baseline cost-spike compares with.
+    "cache-bust",
+    "budget-burn",
 )
 # Where each file's tests run in a whole-folder run (files not listed run before the dashboards).
 _FILE_RANK = {"test_native_cli": 0, "test_baseline": 1, "test_fault_ttl": 2, "test_scenarios": 3, "test_resolution": 4,

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from demo_app.contract import load_contract
-from demo_app.loadgen.catalogue import SCENARIOS, SLO_BUDGET_S, THRESHOLD_BUDGET_S, get_scenario
+from demo_app.loadgen.catalogue import BUDGET_BURN_S, SCENARIOS, SLO_BUDGET_S, THRESHOLD_BUDGET_S, get_scenario
 
 
 def test_scenario_names_are_unique():
@@ -46,6 +46,8 @@ def test_budgets_match_the_promise():
         names = {a.name for a in s.expected}
         if any("SLO" in n for n in names):
             assert s.budget_s == SLO_BUDGET_S, s.name
+        elif any(n.startswith("LLMBudgetBurn") for n in names):
+            assert s.budget_s == BUDGET_BURN_S, s.name
         elif s.name != "baseline":
             assert s.budget_s == THRESHOLD_BUDGET_S, s.name
 
@@ -53,7 +55,8 @@ def test_budgets_match_the_promise():
 def test_every_threshold_alert_of_the_brief_has_a_scenario():
     fired = {a.name for s in SCENARIOS for a in s.expected}
     for name in ("LLMHighErrorRate", "LLMHighLatencyP95", "LLMCostSpike", "LLMTokenBlowup", "LLMProviderRateLimitStorm",
-                 "LLMAppRateLimitRejections", "LLMQualityDrop", "LLMAvailabilitySLOFastBurn", "LLMProviderOutage"):
+                 "LLMAppRateLimitRejections", "LLMQualityDrop", "LLMAvailabilitySLOFastBurn", "LLMProviderOutage",
+                 "LLMBudgetBurnFast", "LLMCacheHitRatioDrop"):
         assert name in fired, name
 
 
