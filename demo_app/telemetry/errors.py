@@ -22,7 +22,8 @@ What the SDK must not do, and how it is kept from it:
     prompts; none of them is loaded.
   - leak: `before_send` applies the masking of logs and spans (demo_app.telemetry.masking) to
     the whole event, drops request data, cookies, headers, user and breadcrumbs, and removes
-    prompt and completion text unless content capture is on. send_default_pii is off, local
+    prompt and completion text unless content capture is on. send_default_pii stays off (and
+    data_collection, which supersedes it, collects no user, body, GenAI text or locals), local
     variables are not captured (they hold questions and keys), request bodies are never read.
   - slow the app down: capture only enqueues; the SDK's transport sends from its own thread
     through a bounded queue (SENTRY_QUEUE_SIZE) and drops when it is full, so a tracker that
@@ -134,8 +135,12 @@ def _before_send(event: Event, hint: Hint) -> Event | None:
     return cast(Event, scrub_event(cast(dict[str, Any], event), capture_content=bool(_state["capture_content"])))
 
 
-def init_error_tracking(settings: TelemetrySettings, service_name: str) -> bool:
-    """Start the SDK when SENTRY_DSN is set (once per process); True when tracking is on."""
+def init_error_tracking(settings: TelemetrySettings, service_name: str, *, transport: Any = None) -> bool:
+    """Start the SDK when SENTRY_DSN is set (once per process); True when tracking is on.
+
+    `transport` replaces the SDK's HTTP transport (a sentry_sdk.transport.Transport class),
+    for tests that read the events in process; None sends to the DSN.
+    """
     if _state["enabled"]:
         return True
     dsn = settings.sentry_dsn.get_secret_value() if settings.sentry_dsn is not None else ""
@@ -156,7 +161,15 @@ def init_error_tracking(settings: TelemetrySettings, service_name: str) -> bool:
         default_integrations=False,
         auto_enabling_integrations=False,
         integrations=[ExcepthookIntegration(), ThreadingIntegration(), DedupeIntegration(), AtexitIntegration()],
-        send_default_pii=False,
+        # What the SDK may collect, in the form that supersedes send_default_pii (deprecated in
+        # sentry-sdk 2.7x; left unset it stays False): no user identity, no HTTP bodies, no
+        # local variables, no GenAI inputs or outputs.
+        data_collection={
+            "user_info": False,
+            "http_bodies": [],
+            "stack_frame_variables": False,
+            "gen_ai": {"inputs": False, "outputs": False},
+        },
         include_local_variables=False,
         max_request_body_size="never",
         max_breadcrumbs=0,
@@ -166,6 +179,7 @@ def init_error_tracking(settings: TelemetrySettings, service_name: str) -> bool:
         transport_queue_size=settings.sentry_queue_size,
         shutdown_timeout=settings.sentry_shutdown_timeout_s,
         before_send=_before_send,
+        **({"transport": transport} if transport is not None else {}),
     )
     sentry_sdk.set_tag("service", service_name)
     _state.update(

@@ -25,6 +25,7 @@ SECRETS = {
     "email": "dana.secret@example.org",
     "card": "4242 4242 4242 4242",
 }
+SENTRY_QUEUE_SIZE = 10  # the app's SDK queue in these stacks (the default is 100)
 PLANTED_QUESTION = f"my key is {SECRETS['api_key']}, mail {SECRETS['email']}, card {SECRETS['card']}: why is the sky blue?"
 
 
@@ -35,6 +36,9 @@ class TrackerApi:
         assert stack.tracker is not None
         self.info = stack.tracker
         self._client = httpx.Client(headers={"Authorization": f"Bearer {self.info.api_token}"}, timeout=10.0)
+
+    def close(self) -> None:
+        self._client.close()
 
     def get(self, path: str) -> Any:
         response = self._client.get(self.info.api(path))
@@ -83,10 +87,15 @@ class TrackerApi:
 def tracker_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeStack]:
     if not tracker_installed():
         pytest.fail("the `bugsink` package is missing: `make venv` installs it from requirements/test.txt", pytrace=False)
-    with NativeStack(tmp_path_factory.mktemp("tracker"), latency_scale=0.0, seed=11, tracker=True) as stack:
+    # One attempt per request, no fallback: a failing request fails at once (these tests send
+    # many). A small SDK queue, so the tracker-down test fills it with a few dozen requests.
+    app_env = {"LLM_MAX_RETRIES": "0", "LLM_FALLBACK_ENABLED": "false", "SENTRY_QUEUE_SIZE": str(SENTRY_QUEUE_SIZE)}
+    with NativeStack(tmp_path_factory.mktemp("tracker"), latency_scale=0.0, seed=11, tracker=True, env={"app": app_env}) as stack:
         yield stack
 
 
 @pytest.fixture(scope="module")
-def tracker_api(tracker_stack: NativeStack) -> TrackerApi:
-    return TrackerApi(tracker_stack)
+def tracker_api(tracker_stack: NativeStack) -> Iterator[TrackerApi]:
+    api = TrackerApi(tracker_stack)
+    yield api
+    api.close()  # an open keep-alive connection would hold up gunicorn's graceful stop
