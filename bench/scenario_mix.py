@@ -1,4 +1,4 @@
-"""The full scenario mix: every endpoint, feature, tier, model, streaming, agents and every fault kind.
+"""The full scenario mix: every endpoint, feature, tier, team, model, streaming, agents and every fault kind.
 
 Used by bench/cardinality.py to reach the largest label set the app can produce: whatever
 series the contract allows and the app can mint, this mix should mint. Bounded: a fixed list
@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from demo_app.budgets import load_budgets
 from demo_app.config import FEATURES, MODELS, TIERS  # the contract's tiers/features, the simulator catalogue's models
 
 __all__ = ["FAULTS", "MODELS", "FEATURES", "TIERS", "FREE_BURST_REQUESTS", "run_mix", "mix_app_env"]
@@ -28,7 +29,11 @@ FAULTS: tuple[tuple[str | None, float, float | None], ...] = (
     ("token_blowup", 1.0, 8.0),
     ("quality_drop", 1.0, None),
     ("timeout", 0.5, 2.0),
+    ("cache_bust", 0.5, None),
 )
+# Every team of the budgets file, no team, a team it does not list (both recorded as _other),
+# and the demo key of support-bot (Authorization: Bearer), spread over the requests.
+TEAMS: tuple[str, ...] = (*load_budgets().teams, "", "marketing", "key:sk-demo-support-bot")
 QUESTIONS = (
     "How do I rotate an API key?",
     "What does the enterprise plan include?",
@@ -83,26 +88,39 @@ def mix_app_env() -> dict[str, str]:
 def _requests() -> list[tuple[str, str, dict[str, Any] | None]]:
     """(method, path, body) for one pass of the mix under one fault."""
     out: list[tuple[str, str, dict[str, Any] | None]] = []
+    teams = itertools.cycle(TEAMS)
     for (feature, tier, model, stream), question in zip(
         itertools.product(FEATURES, TIERS, MODELS, (False, True)), itertools.cycle(QUESTIONS)
     ):
-        out.append(("POST", "/v1/ask", {"question": question, "user_tier": tier, "feature": feature, "stream": stream, "model": model}))
+        body = {"question": question, "user_tier": tier, "feature": feature, "stream": stream, "model": model}
+        out.append(("POST", "/v1/ask", _with_team(body, next(teams))))
     for tier, task in zip(TIERS, itertools.cycle(AGENT_TASKS)):
-        out.append(("POST", "/v1/agent", {"task": task, "user_tier": tier, "max_steps": 4}))
+        out.append(("POST", "/v1/agent", _with_team({"task": task, "user_tier": tier, "max_steps": 4}, next(teams))))
     out += [("POST", path, body) for path, body in INVALID]
     out += [("GET", "/healthz", None), ("GET", "/no-such-route", None), ("DELETE", "/v1/ask", None)]
     return out
 
 
+def _with_team(body: dict[str, Any], team: str) -> dict[str, Any]:
+    """`body` naming `team`; "key:<key>" sends the key instead (popped into a header by _send)."""
+    if team.startswith("key:"):
+        return {**body, "_key": team.removeprefix("key:")}
+    return {**body, "team": team} if team else body
+
+
 async def _send(client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None, counts: Counter) -> None:
+    headers = {}
+    if body is not None and "_key" in body:
+        body = dict(body)
+        headers["Authorization"] = f"Bearer {body.pop('_key')}"
     try:
         if body is not None and body.get("stream"):
-            async with client.stream(method, path, json=body) as resp:
+            async with client.stream(method, path, json=body, headers=headers) as resp:
                 async for _ in resp.aiter_bytes():
                     pass
                 counts[resp.status_code] += 1
             return
-        resp = await client.request(method, path, json=body)
+        resp = await client.request(method, path, json=body, headers=headers)
         counts[resp.status_code] += 1
     except httpx.HTTPError as exc:
         counts[type(exc).__name__] += 1

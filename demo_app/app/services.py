@@ -12,7 +12,6 @@ from demo_app.app.ratelimit import TierLimit, TierRateLimiter
 from demo_app.app.retrieval import InstrumentedRetriever
 from demo_app.app.tools import build_tools
 from demo_app.budgets import OTHER_TEAM, Budgets
-from demo_app.catalogue import Catalogue
 from demo_app.config import AGENT_FEATURE, FEATURES, TIERS, AppSettings, TierLimitSettings
 from demo_app.telemetry import Telemetry
 
@@ -37,23 +36,31 @@ class Services:
         limiter = TierRateLimiter({tier: TierLimit(*tiers.for_tier(tier)) for tier in TIERS})
         llm = LLMClient(settings, tel, PriceTable.from_catalogue(settings.catalogue))
         agents = AgentRunner(llm, build_tools(retriever), tel, model=settings.model_for(AGENT_FEATURE))
-        _create_counter_series(tel, settings.catalogue, settings.budgets)
+        _create_counter_series(tel, settings, settings.budgets)
         return cls(settings=settings, tel=tel, retriever=retriever, limiter=limiter, llm=llm, agents=agents, budgets=settings.budgets)
 
 
-def _create_counter_series(tel: Telemetry, catalogue: Catalogue, budgets: Budgets) -> None:
+def _create_counter_series(tel: Telemetry, settings: AppSettings, budgets: Budgets) -> None:
     """Create every counter series at 0 at start.
 
     A series that appears with its first increment has no earlier sample, so `rate()` and
     `increase()` miss that first event - exactly the one an alert is waiting for.
+
+    Except most of llmapp_cost_usd_total: its full product (models x features x tiers x teams,
+    144 series with the bundled files) alone would spend a seventh of the app's 1,000-series
+    budget at zero. Only each feature's default model, per tier and team, is created (48); a
+    pinned model or a fallback starts its series with its first call, whose cost the budget
+    rules (sums over minutes to a month) then miss - one call's worth, nothing an alert waits for.
     """
+    catalogue = settings.catalogue
     reasons = tel.contract.labels["reason"].values or ()
-    teams = (*budgets.teams, OTHER_TEAM)
+    for feature in (*FEATURES, AGENT_FEATURE):
+        for tier in TIERS:
+            for team in (*budgets.teams, OTHER_TEAM):
+                tel.metric("llmapp_cost_usd_total").labels(
+                    gen_ai_request_model=settings.model_for(feature), feature=feature, user_tier=tier, team=team
+                )
     for model, entry in catalogue.models.items():
-        for feature in (*FEATURES, AGENT_FEATURE):
-            for tier in TIERS:
-                for team in teams:
-                    tel.metric("llmapp_cost_usd_total").labels(gen_ai_request_model=model, feature=feature, user_tier=tier, team=team)
         for reason in reasons:
             tel.metric("llmapp_llm_retries_total").labels(gen_ai_request_model=model, reason=reason)
         tel.metric("llmapp_unpriced_responses_total").labels(gen_ai_request_model=model)

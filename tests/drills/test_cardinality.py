@@ -1,8 +1,10 @@
 """Under the full scenario mix the app exports fewer than 1,000 active series (the issue's label budget).
 
-bench/scenario_mix.py drives every endpoint, feature, tier, model, streaming, agents and every
-fault kind through a real app and simulator; afterwards every sample line on the app's
-/metrics is one active series. Label values are checked strictly, so a value outside the
+bench/scenario_mix.py drives every endpoint, feature, tier, team (by field and by API key),
+model, streaming, agents and every fault kind (cache_bust included) through a real app and
+simulator; afterwards every sample line on the app's /metrics is one active series. The test
+also checks that the mix really spent under every team and recorded cached input tokens, so
+the count includes the team label and the cache metrics with values, not only at zero. Label values are checked strictly, so a value outside the
 contract would also show up here, as a 500.
 """
 
@@ -15,6 +17,9 @@ from collections import Counter
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from demo_app.budgets import OTHER_TEAM, load_budgets
 
 BUDGET = 1000
 _SUFFIX = re.compile(r"_(bucket|sum|count)$")
@@ -39,7 +44,14 @@ def test_full_mix_stays_under_the_series_budget(start, drill) -> None:
     assert "500" not in statuses, f"the app failed (a label outside the contract?): {statuses}\n{app.log()[-3000:]}"
     assert {"200", "422", "429"} <= set(statuses), f"the mix did not reach its outcomes: {statuses}"
 
-    samples = [line for line in httpx.get(f"{app.url}/metrics", timeout=10).text.splitlines() if line and not line.startswith("#")]
+    text = httpx.get(f"{app.url}/metrics", timeout=10).text
+    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+    values = [s for family in text_string_to_metric_families(text) for s in family.samples]
+    spent = {s.labels["team"] for s in values if s.name == "llmapp_cost_usd_total" and s.value > 0}
+    assert spent == {*load_budgets().teams, OTHER_TEAM}, f"the mix spent under {spent} only"
+    cached = sum(s.value for s in values if s.name == "gen_ai_client_inference_usage_cache_read_input_tokens_total")
+    saved = sum(s.value for s in values if s.name == "llmapp_cache_savings_usd_total")
+    assert cached > 0 and saved > 0, (cached, saved)
     by_family = Counter(_SUFFIX.sub("", re.split(r"[{ ]", line, maxsplit=1)[0]) for line in samples)
     print(f"\n{len(samples)} series after {sum(statuses.values())} requests {statuses}")
     for family, count in by_family.most_common():

@@ -6,6 +6,10 @@ every prompt, task, invalid field and webhook annotation, once with message-cont
 off and once on. Then every stdout log line of app, simulator and alert receiver, every span
 attribute and log record the OTLP receiver got, and every series on the three /metrics pages
 is scanned for any recognisable part of what was planted. Zero findings allowed.
+
+The bearer token is also a configured team key: a budgets file lists its fingerprint, so the
+app really reads, hashes and matches it (spend shows up under that team) and still never
+writes any part of it anywhere.
 """
 
 from __future__ import annotations
@@ -16,8 +20,13 @@ import time
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from demo_app.budgets import fingerprint
 from demo_app.procs import poll_until
+
+BEARER = "eyJhbGciOiJIUzI1NiJ9.drilltoken.Sig42"
+KEY_TEAM = "drill-team"
 
 FAULTS = (None, {"kind": "error", "rate": 0.5, "value": 503}, {"kind": "rate_limit", "rate": 0.5},
           {"kind": "timeout", "rate": 0.3, "value": 2}, {"kind": "token_blowup", "rate": 1.0, "value": 3})
@@ -29,7 +38,7 @@ def _secrets(planted) -> str:
 
 def _requests(secret: str) -> list[tuple[str, dict, dict]]:
     """(path, body, headers) for one pass of the mix; every free-text field carries the secrets."""
-    auth = {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.drilltoken.Sig42"}
+    auth = {"Authorization": f"Bearer {BEARER}"}
     out = []
     for feature in ("qa", "summarize", "support"):
         for stream in (False, True):
@@ -44,6 +53,7 @@ def _requests(secret: str) -> list[tuple[str, dict, dict]]:
         ("/v1/ask", {"question": secret, "user_tier": secret, "feature": "qa"}, auth),
         ("/v1/ask", {"question": "hi", "user_tier": "pro", "feature": secret}, auth),
         ("/v1/ask", {"question": "hi", "user_tier": "pro", "feature": "qa", "model": secret}, auth),
+        ("/v1/ask", {"question": "hi", "user_tier": "pro", "feature": "qa", "team": secret}, auth),
         ("/v1/ask", {"question": "hi", "user_tier": "pro", "feature": "qa", secret: 1}, auth),
         ("/v1/agent", {"task": secret, "user_tier": "pro", "max_steps": 99}, auth),
     ]
@@ -100,14 +110,16 @@ def _settled(fetch, description: str) -> list:
 
 
 @pytest.mark.parametrize("capture", ["false", "true"])
-def test_no_planted_secret_leaves_any_process(capture, start, drill):
+def test_no_planted_secret_leaves_any_process(capture, start, drill, tmp_path):
     secret = _secrets(drill.PLANTED)
+    budgets = tmp_path / "budgets.yaml"
+    budgets.write_text(f"monthly_usd: {{total: 1}}\nteams:\n  {KEY_TEAM}: {{key_fingerprints: [{fingerprint(BEARER)}]}}\n", encoding="utf-8")
     sink = start("native.otlp_sink")
     otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.url, "OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_BLRP_SCHEDULE_DELAY": "200",
             "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": capture, "LOG_LEVEL": "debug"}
     sim = start("llm_sim", env={**drill.sim_env("0"), **otel, "OTEL_SDK_DISABLED": "false"})
     receiver = start("alert_sink", env=otel)
-    app = start("app", env=drill.app_env(sim, sink.url, LLM_TIMEOUT_S="1", LLM_MAX_RETRIES="1", **otel))
+    app = start("app", env=drill.app_env(sim, sink.url, LLM_TIMEOUT_S="1", LLM_MAX_RETRIES="1", LLM_BUDGETS_FILE=str(budgets), **otel))
 
     statuses = asyncio.run(_drive(app.url, sim.url, secret))
     assert statuses.get("200", 0) >= 20, statuses
@@ -143,6 +155,11 @@ def test_no_planted_secret_leaves_any_process(capture, start, drill):
           f"({len(chat_spans)} chat spans, {len(captured)} with message content), {len(records)} OTLP log records, "
           f"{series} series; findings: {len(findings)}")
     assert not findings, "\n".join(findings[:20])
+    # The key was matched (by its fingerprint): the spend is the key's team's.
+    app_metrics = httpx.get(f"{app.url}/metrics", timeout=10).text
+    by_team = {s.labels["team"]: s.value for f in text_string_to_metric_families(app_metrics) for s in f.samples
+               if s.name == "llmapp_cost_usd_total" and s.value > 0}
+    assert set(by_team) == {KEY_TEAM}, by_team
     # The scan saw real traffic, and capture did what it says (masked, not simply absent).
     assert lines > 50 and len(records) > 20 and len(chat_spans) >= 10 and series > 50
     if capture == "true":

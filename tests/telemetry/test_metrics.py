@@ -48,7 +48,7 @@ class TestFamilies:
 
     def test_no_created_series(self) -> None:
         registry, instruments = _instruments()
-        instruments["llmapp_cost_usd_total"].labels(gen_ai_request_model="sim-small", feature="qa", user_tier="free").inc(0.5)
+        instruments["llmapp_cost_usd_total"].labels(gen_ai_request_model="sim-small", feature="qa", user_tier="free", team="_other").inc(0.5)
         assert b"_created" not in render_metrics(registry, OPENMETRICS)[0]
         assert b"llmapp_cost_usd_total" in render_metrics(registry, None)[0]
 
