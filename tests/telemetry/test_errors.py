@@ -11,7 +11,7 @@ import copy
 import json
 import urllib.parse
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -80,7 +80,7 @@ def test_grafana_trace_url_opens_the_trace_in_explore() -> None:
 class _Keep(Transport):
     """Keeps every event instead of sending it."""
 
-    events: list[dict[str, Any]] = []
+    events: ClassVar[list[dict[str, Any]]] = []
 
     def capture_envelope(self, envelope: Envelope) -> None:
         event = envelope.get_event()
@@ -134,7 +134,8 @@ class TestRequestEvents:
             try:
                 raise RuntimeError(f"upstream said no to {EMAIL}")
             except RuntimeError as exc:
-                scope["state"]["telemetry_request_error"] = {"error_type": "upstream_timeout", "exception": exc, "fields": {"gen_ai_request_model": "sim-small"}}
+                noted = {"error_type": "upstream_timeout", "exception": exc, "fields": {"gen_ai_request_model": "sim-small"}}
+                scope["state"]["telemetry_request_error"] = noted
             await send({"type": "http.response.start", "status": 502, "headers": []})
             await send({"type": "http.response.body", "body": b"{}"})
 
