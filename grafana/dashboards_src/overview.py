@@ -92,6 +92,12 @@ def build() -> dashboard.Dashboard:
                 ],
                 unit="currencyUSD",
                 decimals=2,
+            ).links(
+                [
+                    dashboard.DashboardLink("Budgets and spend: budget used, projected month, burn rate, caching")
+                    .type(dashboard_models.DashboardLinkType.LINK)
+                    .url("/d/llm-budgets?${__url_time_range}")
+                ]
             )
         )
         .with_panel(
