@@ -5,6 +5,7 @@ the repository's promtool unit tests run against the extracted files instead of 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -43,10 +44,37 @@ def test_one_rule_object_per_source_file(of_kind, profile):
         assert any("/production/" in s for s in sources), "the production profile replaced nothing"
 
 
-def test_groups_equal_the_source_files(of_kind, repo_root):
+def test_groups_equal_the_source_files(of_kind, repo_root, merged_values):
+    """Rule for rule the source; only an evaluation interval is added where a group sets none."""
+    interval = merged_values["prometheusRule"]["evaluationInterval"]
     for r in of_kind("PrometheusRule"):
-        source = repo_root / r.obj["metadata"]["annotations"]["llm-obs/source"]
-        assert r.obj["spec"]["groups"] == yaml.safe_load(source.read_text())["groups"], r
+        source = yaml.safe_load((repo_root / r.obj["metadata"]["annotations"]["llm-obs/source"]).read_text())["groups"]
+        expected = [{**g, "interval": g.get("interval", interval)} for g in source]
+        assert r.obj["spec"]["groups"] == expected, r
+
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def _seconds(duration: str) -> float:
+    parts = re.findall(r"(\d+)(ms|s|m|h|d|w|y)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, duration
+    return sum(int(n) * _UNITS[u] for n, u in parts)
+
+
+def test_every_rate_window_holds_four_scrapes(of_kind, merged_values):
+    """A window shorter than 4 scrape intervals often holds fewer than two samples: rate() is empty."""
+    scrape = _seconds(merged_values["serviceMonitor"]["interval"])
+    windows = {
+        w
+        for r in of_kind("PrometheusRule")
+        for g in r.obj["spec"]["groups"]
+        for rule in g["rules"]
+        for w in re.findall(r"\[(\w+)(?::\w*)?\]", str(rule["expr"]))
+    }
+    assert windows
+    shortest = min(windows, key=_seconds)
+    assert _seconds(shortest) >= 4 * scrape, f"[{shortest}] holds fewer than 4 scrapes of {merged_values['serviceMonitor']['interval']}"
 
 
 def test_promtool_accepts_the_extracted_rules(of_kind, promtool, tmp_path):
