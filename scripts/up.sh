@@ -23,14 +23,14 @@ env_value() {
 
 wait_by_polling() {
   # Fallback for compose versions without `up --wait`: poll every container until each one
-  # is healthy (or, for the one-shot tempo-init job, has exited).
+  # is healthy (or, for the one-shot tempo-init and tracker-init jobs, has exited).
   local deadline=$((SECONDS + WAIT_TIMEOUT)) states pending service state health
   while true; do
     states=$($COMPOSE ps --all --format '{{.Service}} {{.State}} {{.Health}}')
     pending=0
     while read -r service state health; do
       [[ -z "$service" ]] && continue
-      if [[ "$service" == tempo-init && "$state" == exited ]]; then continue; fi
+      if [[ ( "$service" == tempo-init || "$service" == tracker-init ) && "$state" == exited ]]; then continue; fi
       [[ "$health" == healthy ]] || pending=$((pending + 1))
     done <<<"$states"
     ((pending == 0)) && return 0
@@ -42,6 +42,12 @@ wait_by_polling() {
     sleep 3
   done
 }
+
+# The error tracker has no default admin password or secret key: say so before compose fails on it.
+if [[ -z "$(env_value BUGSINK_ADMIN_PASSWORD '')" || -z "$(env_value BUGSINK_SECRET_KEY '')" ]]; then
+  echo "NOTE: the error tracker (Bugsink) will refuse to start: set BUGSINK_ADMIN_PASSWORD and BUGSINK_SECRET_KEY in .env" >&2
+  echo "      (tracker-init exits with the reason; every other service starts without it)." >&2
+fi
 
 echo "Building and starting llm-obs-stack (first run pulls images and builds the demo image)..."
 up_help=$($COMPOSE up --help 2>/dev/null || true)
@@ -72,6 +78,7 @@ llm-obs-stack is up.
   Demo app       http://127.0.0.1:$(env_value APP_PORT 8000)   (POST /v1/ask, /v1/agent)
   LLM simulator  http://127.0.0.1:$(env_value LLM_SIM_PORT 8081)   (OpenAI-compatible, /v1/chat/completions)
   Alert receiver http://127.0.0.1:$(env_value ALERT_SINK_PORT 8082)/alerts
+  Error tracker  http://127.0.0.1:$(env_value BUGSINK_PORT 8083)   (Bugsink; login BUGSINK_ADMIN_EMAIL / BUGSINK_ADMIN_PASSWORD in .env)
   Loki / Tempo   http://127.0.0.1:$(env_value LOKI_PORT 3100) / http://127.0.0.1:$(env_value TEMPO_PORT 3200)   (OTLP in: 127.0.0.1:4317 gRPC, :4318 HTTP)
 
 Dashboards (folder "LLM"):

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-ONE_SHOT = {"tempo-init"}  # jobs that run to completion; a long-running service adopts each one
+ONE_SHOT = {"tempo-init", "tracker-init"}  # jobs that run to completion; a long-running service adopts each one
 CONFIG_TARGETS = ("/etc/",)  # bind mounts below /etc are configuration and must be read-only
 
 

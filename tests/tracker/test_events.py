@@ -24,7 +24,7 @@ def _server_trace_id(stack: NativeStack, request_id: str) -> str:
     def find() -> str | None:
         spans = httpx.get(f"{stack.url('otlp')}/spans", timeout=5.0).json()
         for span in spans:
-            if span["service"] == "app" and span["kind"] == "SERVER" and span["attributes"].get("app.request_id") == request_id:
+            if span["service"] == "demo-app" and span["kind"] == "SERVER" and span["attributes"].get("app.request_id") == request_id:
                 return span["trace_id"]
         return None
 
