@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 VALUES = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes" / "values"
-PLAN = yaml.safe_load((VALUES / "charts.yaml").read_text())["releases"]
+_PLAN_FILE = yaml.safe_load((VALUES / "charts.yaml").read_text())
+PLAN = _PLAN_FILE["releases"]
+PREREQUISITES = _PLAN_FILE.get("prerequisites", [])
 # host.namespace.svc[.cluster.local][:port] anywhere in a file
 SVC = re.compile(r"(?P<scheme>https?://)?(?P<host>[a-z0-9-]+\.[a-z0-9-]+\.svc)(?:\.cluster\.local)?(?::(?P<port>\d+))?")
 
@@ -30,7 +32,7 @@ def _values(name: str) -> dict:
 def _services() -> dict[str, str]:
     """host -> port of every Service the plan declares (cluster.local suffix dropped)."""
     out = {}
-    for release in PLAN:
+    for release in PLAN + PREREQUISITES:
         for endpoint in release["services"].values():
             m = SVC.fullmatch(endpoint)
             assert m and m["port"], endpoint
@@ -73,6 +75,7 @@ def test_image_tags_follow_env(repo_root):
     assert f"prom/alertmanager:{kps['alertmanager']['alertmanagerSpec']['image']['tag']}" == env["ALERTMANAGER_IMAGE"]
     assert f"grafana/grafana:{kps['grafana']['image']['tag']}" == env["GRAFANA_IMAGE"]
     assert f"grafana/loki:{_values('loki.yaml')['loki']['image']['tag']}" == env["LOKI_IMAGE"]
+    assert f"grafana/tempo:{_values('tempo-distributed.yaml')['tempo']['image']['tag']}" == env["TEMPO_IMAGE"]
 
 
 class TestKubePrometheusStack:
@@ -127,6 +130,35 @@ def test_loki_keeps_the_compose_schema_and_metadata(repo_root):
     assert loki["limits_config"]["allow_structured_metadata"] is True
     assert loki["auth_enabled"] is compose["auth_enabled"] is False
     assert _values("loki.yaml")["deploymentMode"] in {"SimpleScalable", "Distributed"}
+
+
+def _paths(node, prefix=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*prefix, key))
+    else:
+        yield prefix, node
+
+
+def test_tempo_native_keys_are_those_of_the_compose_config(repo_root):
+    """structuredConfig is Tempo's own config: only key paths (and values) that tempo/tempo.yaml,
+    checked against the Tempo 3.0 reference in tests/stack, already uses."""
+    compose = dict(_paths(yaml.safe_load((repo_root / "tempo" / "tempo.yaml").read_text())))
+    ours = dict(_paths(_values("tempo-distributed.yaml")["tempo"]["structuredConfig"]))
+    assert ours
+    for path, value in ours.items():
+        assert path in compose, f"{'.'.join(path)} is not a key of tempo/tempo.yaml"
+        assert compose[path] == value, f"{'.'.join(path)}: {value!r} here, {compose[path]!r} in compose"
+
+
+def test_tempo_3_runs_the_kafka_architecture():
+    tempo = _values("tempo-distributed.yaml")
+    assert tempo["ingest"]["kafka"]["address"] in {s for p in PREREQUISITES for s in p["services"].values()}
+    assert tempo["blockBuilder"]["enabled"] and tempo["liveStore"]["enabled"] and tempo["backendScheduler"]["enabled"]
+    # one block-builder and one live-store per partition
+    assert tempo["blockBuilder"]["replicas"] == tempo["liveStore"]["replicas"]
+    # Tempo 3 removed the ingester and compactor (and their 2.x keys would be ignored or fatal)
+    assert not {"ingester", "compactor"} & set(tempo)
 
 
 def test_tempo_remote_writes_exemplars_to_prometheus():
