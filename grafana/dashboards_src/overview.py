@@ -22,6 +22,8 @@ from .common import (
 __all__ = ["build"]
 
 UID = "llm-overview"
+# Where a browser finds the error tracker in the compose stack (127.0.0.1:${BUGSINK_PORT}).
+TRACKER_URL = "http://localhost:8083/"
 
 
 def _latency_quantile(quantile: str) -> str:
@@ -216,7 +218,13 @@ def build() -> dashboard.Dashboard:
                 [
                     dashboard.DashboardLink("LLM errors: ratios, error types, logs and failed traces")
                     .type(dashboard_models.DashboardLinkType.LINK)
-                    .url("/d/llm-errors?${__url_time_range}&${model:queryparam}&${feature:queryparam}")
+                    .url("/d/llm-errors?${__url_time_range}&${model:queryparam}&${feature:queryparam}"),
+                    # The tracker is another site (Bugsink on BUGSINK_PORT of .env, default 8083):
+                    # an absolute URL, opened in a new tab.
+                    dashboard.DashboardLink("Error tracker (Bugsink): issues by error type, each event linked to its trace")
+                    .type(dashboard_models.DashboardLinkType.LINK)
+                    .url(TRACKER_URL)
+                    .target_blank(True),
                 ]
             )
         )

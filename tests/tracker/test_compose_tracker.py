@@ -116,3 +116,9 @@ class TestComposeSettings:
         done = _run(image_dir, services, _manage("shell", "-v", "0", "-c", code), BUGSINK_SECRET_KEY=_SECRET)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip().splitlines()[-1] == str(ROOT / "tracker" / "templates" / "issues" / "base.html")
+
+
+def test_overview_dashboard_links_to_the_tracker(env_values: dict[str, str]) -> None:
+    overview = json.loads((ROOT / "grafana" / "dashboards" / "llm-overview.json").read_text(encoding="utf-8"))
+    urls = {link["url"] for panel in overview["panels"] for link in panel.get("links", [])}
+    assert f"http://localhost:{env_values['BUGSINK_PORT']}/" in urls
