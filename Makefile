@@ -27,7 +27,7 @@ STACK_URLS := --app-url http://app:8000 --sim-url http://llm-sim:8081 \
 .PHONY: help venv lock tools js lint test test-fast up down logs ps clean load native-up native-down native-status load-native bench dashboards contract-docs rules k8s
 
 help: ## List the targets
-	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z][a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # --- The stack (Docker) -------------------------------------------------------------
 up: ## Build and start the whole stack, wait until healthy, print the URLs
