@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from demo_app.app.pricing import PriceTable
-from demo_app.catalogue import DEFAULT_MODELS_FILE, Catalogue, load_catalogue
+from demo_app.catalogue import BUNDLED_CATALOGUES, DEFAULT_MODELS_FILE, Catalogue, load_catalogue
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +65,21 @@ class TestCost:
     def test_negative_tokens_are_a_bug(self, table):
         with pytest.raises(ValueError, match="must be >= 0"):
             table.cost_usd("sim-small", -1, 0)
+
+
+class TestCachedPrices:
+    """Every bundled catalogue whose provider has a prompt cache prices it: cheaper than input, never free."""
+
+    @pytest.mark.parametrize("name", ["simulator", "openai"])
+    def test_every_priced_model_has_a_cached_input_price_below_input(self, name):
+        for model, entry in load_catalogue(BUNDLED_CATALOGUES[name]).models.items():
+            price = entry.price_per_million
+            assert price is not None and price.cached_input is not None, (name, model)
+            assert 0 < price.cached_input < price.input, (name, model)
+
+    def test_a_fully_cached_prompt_saves_input_minus_cached_price(self, table):
+        # What llmapp_cache_savings_usd_total adds: cached tokens x (input - cached_input).
+        price = table.price("sim-medium")
+        assert price is not None and price.cached_input is not None
+        saved = table.cost_usd("sim-medium", 1000, 10) - table.cost_usd("sim-medium", 1000, 10, cached_input_tokens=768)
+        assert saved == pytest.approx(768 * (price.input - price.cached_input) / 1e6)
