@@ -61,7 +61,7 @@ else
 endif
 
 # --- Native mode (no Docker): Prometheus, Alertmanager and the demo as processes ----
-native-up: venv tools ## Start the stack without Docker (Prometheus, Alertmanager, app, simulator, receiver)
+native-up: venv tools ## Start the stack without Docker (Prometheus, Alertmanager, Bugsink, app, simulator, receiver)
 	$(PY) -m demo_app.native up --state-dir $(NATIVE_DIR)
 
 native-down: ## Stop the native stack

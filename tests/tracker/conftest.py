@@ -90,7 +90,9 @@ def tracker_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeSt
     # One attempt per request, no fallback: a failing request fails at once (these tests send
     # many). A small SDK queue, so the tracker-down test fills it with a few dozen requests.
     app_env = {"LLM_MAX_RETRIES": "0", "LLM_FALLBACK_ENABLED": "false", "SENTRY_QUEUE_SIZE": str(SENTRY_QUEUE_SIZE)}
-    with NativeStack(tmp_path_factory.mktemp("tracker"), latency_scale=0.0, seed=11, tracker=True, env={"app": app_env}) as stack:
+    # Debug logs for the other reporters: their "telemetry ready" line says whether the SDK started.
+    env = {"app": app_env, "llm-sim": {"LOG_LEVEL": "debug"}, "alert-sink": {"LOG_LEVEL": "debug"}}
+    with NativeStack(tmp_path_factory.mktemp("tracker"), latency_scale=0.0, seed=11, tracker=True, env=env) as stack:
         yield stack
 
 

@@ -60,13 +60,13 @@ class TestErrorEvent:
         assert len(tags["trace_id"]) == 32 and tags["trace_id"] == tags["trace_id"].lower()
         # The event's trace context is the OTel one, not the SDK's own random id.
         assert event["data"]["contexts"]["trace"]["trace_id"] == failed_request["trace_id"]
-        assert {tags["feature"], tags["tier"], tags["service"], tags["http_status_code"]} == {"qa", "pro", "app", "502"}
+        assert {tags["feature"], tags["tier"], tags["service"], tags["http_status_code"]} == {"qa", "pro", "demo-app", "502"}
         assert tags["model"] and tags["error_type"]
 
     def test_issue_is_grouped_by_error_type(self, tracker_api: TrackerApi, failed_request: dict[str, str]) -> None:
         event = tracker_api.event_with_tag("request_id", failed_request["request_id"])
         tags = event["data"]["tags"]
-        assert event["data"]["fingerprint"] == ["app", tags["error_type"]]
+        assert event["data"]["fingerprint"] == ["demo-app", tags["error_type"]]
         assert event["issue"]["calculated_type"] == "LLMError"  # the exception the handler noted, with its stack
 
     def test_event_holds_none_of_the_planted_secrets(self, tracker_api: TrackerApi, failed_request: dict[str, str]) -> None:
@@ -83,7 +83,14 @@ class TestErrorEvent:
         services = {
             (event["data"].get("tags") or {}).get("service") for issue in tracker_api.issues() for event in tracker_api.events(issue["id"])
         }
-        assert services == {"app"}
+        assert services == {"demo-app"}
+
+
+@pytest.mark.parametrize("component", ["llm-sim", "alert-sink"])
+def test_simulator_and_receiver_report_to_the_tracker(tracker_stack: NativeStack, component: str) -> None:
+    """They got the DSN and started the SDK (their errors are reported like the app's, by the same code)."""
+    ready = [json.loads(line) for line in tracker_stack.procs[component].log().splitlines() if '"telemetry ready"' in line]
+    assert ready and ready[-1]["error_tracking"] is True, ready
 
 
 class TestTraceLink:
