@@ -143,7 +143,8 @@ class NativeStack:
                 env["LLM_SIM_SEED"] = str(self.seed)
             return start_component("llm_sim", logs, port=port, env=self._env(name, env), timeout=timeout)
         if name == "app":
-            env = {"LLM_BASE_URL": f"{self.url('llm-sim')}/v1", **self._otel_env("app")}
+            # service.name as in compose.yaml (demo-app): the dashboards' Loki queries select it.
+            env = {"LLM_BASE_URL": f"{self.url('llm-sim')}/v1", **self._otel_env("demo-app")}
             return start_component("app", logs, port=port, env=self._env(name, env), timeout=timeout)
         if name == "otlp":
             if importlib.util.find_spec("demo_app.native.otlp_sink") is None:
