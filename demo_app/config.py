@@ -81,9 +81,20 @@ class TelemetrySettings(BaseSettings):
 
     @field_validator("sentry_dsn", mode="before")
     @classmethod
-    def _empty_dsn(cls, value: object) -> object:
-        # SENTRY_DSN= (empty, as compose passes an unset variable) means off, as in the SDK.
-        return None if isinstance(value, str) and not value.strip() else value
+    def _dsn(cls, value: object) -> object:
+        # SENTRY_DSN= (empty, as compose passes an unset variable) means off, as in the SDK;
+        # anything else must parse as a DSN now, not fail inside the SDK at start.
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str) or not value.strip():
+            return None
+        from sentry_sdk.utils import BadDsn, Dsn
+
+        try:
+            Dsn(value.strip())
+        except BadDsn as exc:
+            raise ValueError(f"SENTRY_DSN is not a DSN (http://<key>@<host>[:port]/<project id>): {exc}") from None
+        return value.strip()
 
     @field_validator("otel_traces_exporter", "otel_logs_exporter", mode="before")
     @classmethod

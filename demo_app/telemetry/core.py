@@ -199,7 +199,7 @@ def setup_telemetry(
                 tel.logger_provider = build_logger_provider(resource, timeout, tel._count_dropped("logs"))
                 set_logger_provider(tel.logger_provider)
         configure_logging(name, settings.log_level, tel.logger_provider)
-        # After logging: a bad DSN is then reported as a JSON line like every other start error.
+        # After logging, so the SDK starts in a process whose log lines are already JSON.
         tracking = init_error_tracking(settings, name)
         _instances[component] = tel
         get_logger().debug("telemetry ready", component=component, otel_sdk=not _sdk_disabled(), error_tracking=tracking)

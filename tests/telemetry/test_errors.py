@@ -186,3 +186,8 @@ def test_sdk_collects_no_pii_and_traces_nothing(tracking: list[dict[str, Any]]) 
 def test_no_dsn_means_off() -> None:
     assert init_error_tracking(TelemetrySettings(sentry_dsn=""), "app") is False
     assert TelemetrySettings(sentry_dsn="  ").sentry_dsn is None
+
+
+def test_a_malformed_dsn_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="SENTRY_DSN is not a DSN"):
+        TelemetrySettings(sentry_dsn="http://127.0.0.1:8083/1")  # no key
