@@ -163,6 +163,14 @@ class AppSettings(BaseSettings):
     max_text_chars: int = Field(default=4000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
+    # Conversation memory for /v1/ask's conversation_id (demo_app/app/conversations.py): how
+    # many conversations, turns and characters of history the app keeps, and for how long
+    # after a conversation's last request. In memory, per process.
+    conversation_max_count: int = Field(default=1000, ge=1, le=100_000)
+    conversation_max_turns: int = Field(default=10, ge=1, le=100)
+    conversation_max_chars: int = Field(default=8000, ge=1, le=1_000_000)
+    conversation_ttl_s: float = Field(default=1800.0, gt=0, le=86_400)
+
     @model_validator(mode="after")
     def _models_in_catalogue(self) -> AppSettings:
         try:

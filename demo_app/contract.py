@@ -22,7 +22,7 @@ from demo_app.budgets import Budgets, active_budgets_file, load_budgets
 from demo_app.catalogue import Catalogue, active_models_file, load_catalogue
 
 __all__ = [
-    "Contract", "Label", "LogLevel", "Metric", "Span", "load_contract", "declared_values", "CONTRACT_PATH", "CATALOGUE_SOURCES", "BUDGETS_SOURCES",
+    "Contract", "Event", "Label", "LogLevel", "Metric", "Span", "load_contract", "declared_values", "CONTRACT_PATH", "CATALOGUE_SOURCES", "BUDGETS_SOURCES",
 ]
 
 CONTRACT_PATH = Path(__file__).with_name("contract.yaml")
@@ -90,6 +90,18 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Event:
+    """An OpenTelemetry event: a span event on `span` and a log record with this event name."""
+
+    name: str
+    component: str
+    span: str  # the span name (template) it is an event of
+    description: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LogLevel:
     """The level a kind of event is logged at (the contract's `log_levels`)."""
 
@@ -109,6 +121,7 @@ class Contract:
     log_fields_in_request: tuple[str, ...]
     log_fields_optional: tuple[str, ...] = field(default=())
     log_levels: dict[str, LogLevel] = field(default_factory=dict)
+    events: tuple[Event, ...] = ()
 
     def metric(self, name: str) -> Metric:
         for m in self.metrics:
@@ -178,6 +191,20 @@ def _parse(raw: dict, catalogue: Catalogue | None = None, budgets: Budgets | Non
         )
         for s in raw["spans"]
     )
+    events = tuple(
+        Event(
+            name=e["name"],
+            component=e["component"],
+            span=e["span"],
+            description=e["description"],
+            required=tuple(e["required"]),
+            optional=tuple(e.get("optional", ())),
+        )
+        for e in raw.get("events", ())
+    )
+    unknown_spans = [e.name for e in events if e.span not in {s.name for s in spans}]
+    if unknown_spans:
+        raise ValueError(f"events {unknown_spans}: their span is not declared under spans:")
     logs = raw["log_fields"]
     return Contract(
         version=raw["version"],
@@ -190,6 +217,7 @@ def _parse(raw: dict, catalogue: Catalogue | None = None, budgets: Budgets | Non
         log_fields_in_request=tuple(logs["in_request"]),
         log_fields_optional=tuple(logs.get("optional", ())),
         log_levels=_log_levels(raw.get("log_levels", {})),
+        events=events,
     )
 
 

@@ -101,6 +101,18 @@ def render(contract: Contract | None = None) -> str:
         opt = ", ".join(f"`{a}`" for a in s.optional)
         w(f"| `{s.name}` | {s.component} | {s.kind} | {req} | {opt} | {s.description} |")
     w("")
+    if c.events:
+        w("## Events")
+        w("")
+        w("Each event is a span event on its span and also a log record (OTLP `event_name`, the same attributes), without content.")
+        w("")
+        w("| event | component | span | required attributes | optional attributes | description |")
+        w("|---|---|---|---|---|---|")
+        for e in c.events:
+            req = ", ".join(f"`{a}`" for a in e.required)
+            opt = ", ".join(f"`{a}`" for a in e.optional)
+            w(f"| `{e.name}` | {e.component} | `{e.span}` | {req} | {opt} | {e.description} |")
+        w("")
     w("## Log fields")
     w("")
     w("Logs are JSON, one event per line on stdout, and the same records are shipped to Loki over OTLP.")

@@ -6,10 +6,18 @@ catalogue's model names and texts are limited to MAX_TEXT_CHARS, and the OpenAPI
 Every error leaves as `{"error": {"type", "message", "request_id"}}`:
   422 invalid body (unknown field, wrong type, empty/whitespace/over-long text, unknown
       tier/feature/model - the message lists the valid ones -, a `team` that is not a short
-      slug, malformed JSON), 413 body over the size limit,
+      slug, a `conversation_id` that is not 1-64 letters, digits or ._:-, malformed JSON), 413 body over the size limit,
   429 our rate limit (with Retry-After), 502 provider 5xx / unreachable / model not found
   (404) / request refused (other 4xx) after retries and fallback, 503 provider rate limited (with Retry-After), 504 provider timeout,
   500 anything unexpected (a bug: the tests make sure it does not happen).
+
+Conversations: the optional `conversation_id` (1-64 characters: letters, digits and `._:-`,
+starting with a letter or digit, e.g. a UUID; anything else is a 422) makes /v1/ask a turn of
+that conversation: the app sends the conversation's earlier questions and answers with the new
+question (kept in memory, bounded by CONVERSATION_MAX_COUNT conversations,
+CONVERSATION_MAX_TURNS turns and CONVERSATION_MAX_CHARS characters each, forgotten
+CONVERSATION_TTL_S after its last request) and records `gen_ai.conversation.id` on the
+request's spans and log lines, never on metrics.
 
 Spend attribution: the optional `team` field and `Authorization: Bearer <key>` header decide
 the request's `team` label (`Budgets.team_for`: a key whose fingerprint the budgets file lists
@@ -95,12 +103,25 @@ _TEAM_FIELD = Field(
 )
 
 
+# A conversation id the caller chooses (a UUID, a session key...): bounded and plain, since it
+# goes on spans and log lines as it is (never on a metric label).
+CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+CONVERSATION_ID_MAX_CHARS = 64
+ConversationId = Annotated[str, StringConstraints(pattern=CONVERSATION_ID_PATTERN, min_length=1, max_length=CONVERSATION_ID_MAX_CHARS)]
+
+
 class AskRequest(_Request):
     """Base of the /v1/ask body; `request_models` adds the fields that depend on the settings."""
 
     user_tier: Tier = "free"
     feature: Feature = "qa"
     team: Team | None = _TEAM_FIELD
+    conversation_id: ConversationId | None = Field(
+        default=None,
+        description=f"Make this question a turn of a conversation (1..{CONVERSATION_ID_MAX_CHARS} characters: letters, digits "
+        "and ._:- , starting with a letter or digit, e.g. a UUID). The app sends the conversation's earlier turns "
+        "(bounded, forgotten after CONVERSATION_TTL_S without a request) with the question.",
+    )
     stream: bool = Field(default=False, description="Stream from the provider (the API still answers with one JSON).")
 
 
@@ -293,7 +314,7 @@ async def ask(body: Any, request: Request) -> AskResponse:
         ):
             result, hits, scores = await answer_question(
                 services, question=body.question, feature=body.feature, user_tier=body.user_tier, team=team, stream=body.stream,
-                model=body.model,
+                model=body.model, conversation_id=body.conversation_id,
             )
     return AskResponse(
         answer=result.text,

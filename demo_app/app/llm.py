@@ -46,6 +46,7 @@ import openai
 from openai.types.chat import ChatCompletionMessageFunctionToolCall, ChatCompletionMessageParam
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from demo_app.app.conversations import CONVERSATION_ID
 from demo_app.app.pricing import PriceTable
 from demo_app.catalogue import Catalogue
 from demo_app.config import AppSettings
@@ -311,6 +312,7 @@ class LLMClient:
                     "gen_ai.request.model": model,
                     "gen_ai.request.stream": stream,
                     "app.llm.attempt": attempt,
+                    "gen_ai.conversation.id": CONVERSATION_ID.get(),  # None (not set) outside a conversation
                 },
             )
             if self._tel.capture_content:

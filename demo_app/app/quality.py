@@ -27,6 +27,11 @@ removed from the answer first):
 
 An empty answer scores 0 on both. The `explanation` dict lists the numbers behind each score
 and the (first few) unsupported and missing terms, so a low score can be read, not guessed.
+
+Evaluation events: `evaluation_results` turns the scores into the attributes of one
+`gen_ai.evaluation.result` event per score (semconv-genai): its name, value, a pass/fail label
+against PASS_THRESHOLD and an explanation made of the numbers only (the listed terms are
+words of the question and the answer, content that must not leave the process).
 """
 
 from __future__ import annotations
@@ -39,10 +44,13 @@ from typing import Any
 from .rag import tokenize
 
 __all__ = [
+    "EVALUATION_EVENT",
     "FULL_COVERAGE",
     "MIN_ANSWER_TERMS",
+    "PASS_THRESHOLD",
     "REFUSAL_FACTOR",
     "QualityScores",
+    "evaluation_results",
     "is_refusal",
     "score_answer",
 ]
@@ -51,6 +59,11 @@ FULL_COVERAGE = 0.5  # share of question terms that already counts as full cover
 MIN_ANSWER_TERMS = 4  # fewer content terms than this scales relevancy down linearly
 REFUSAL_FACTOR = 0.2  # an "I don't know" answer keeps at most 20 % of its relevancy
 _LISTED_TERMS = 10  # how many unsupported/missing terms the explanation lists
+# A score at or above this is labelled "pass", below "fail": the LLMQualityDrop alert's
+# MIN_FAITHFULNESS (prometheus/rules/llm-alerts.yml) and the RAG dashboard's line, used for
+# relevancy too so one number means "good enough" everywhere.
+PASS_THRESHOLD = 0.5
+EVALUATION_EVENT = "gen_ai.evaluation.result"
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 _CITATION_RE = re.compile(r"\[[^\]\n]{1,40}\]")
@@ -122,6 +135,37 @@ def score_answer(question: str, answer: str, contexts: Sequence[str]) -> Quality
         relevancy=_clamp(relevancy),
         explanation=explanation,
     )
+
+
+def evaluation_results(scores: QualityScores) -> list[dict[str, Any]]:
+    """The attributes of one gen_ai.evaluation.result event per score (faithfulness, relevancy).
+
+    Numbers only: the explanation says how the score was reached without a word of the
+    question, the answer or the context.
+    """
+    e = scores.explanation
+    faithfulness = (
+        f"{e.get('supported_terms', 0)} of {e.get('answer_terms', 0)} answer terms found in the "
+        f"{e.get('context_count', 0)} retrieved documents (ratio {scores.faithfulness:.2f})"
+    )
+    relevancy = (
+        f"{e.get('covered_terms', 0)} of {e.get('question_terms', 0)} question terms covered (coverage "
+        f"{e.get('coverage', 0.0):.2f}, full at {FULL_COVERAGE:.2f}), {e.get('on_topic_share', 0.0):.2f} of "
+        f"{e.get('sentences', 0)} sentences on topic, length factor {e.get('length_factor', 0.0):.2f}"
+        + (f", refusal factor {REFUSAL_FACTOR:.2f}" if e.get("refusal") else "")
+    )
+    return [
+        {
+            "gen_ai.evaluation.name": name,
+            "gen_ai.evaluation.score.value": value,
+            "gen_ai.evaluation.score.label": "pass" if value >= PASS_THRESHOLD else "fail",
+            "gen_ai.evaluation.explanation": explanation,
+        }
+        for name, value, explanation in (
+            ("faithfulness", scores.faithfulness, faithfulness),
+            ("relevancy", scores.relevancy, relevancy),
+        )
+    ]
 
 
 def _terms(text: str) -> set[str]:

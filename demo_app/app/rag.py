@@ -243,10 +243,16 @@ _INSTRUCTIONS: dict[str, str] = {
 }
 
 
-def build_messages(question: str, hits: Sequence[Hit], feature: str) -> list[dict[str, str]]:
-    """OpenAI chat messages: a system message (house rules, instructions, context lines), then the question.
+def build_messages(
+    question: str, hits: Sequence[Hit], feature: str, history: Sequence[tuple[str, str]] = ()
+) -> list[dict[str, str]]:
+    """OpenAI chat messages: a system message (house rules, instructions, context lines), the
+    conversation's earlier turns (`history`: (question, answer) pairs, oldest first) as user and
+    assistant messages, then the question.
 
     Each context line is `[doc_id] text`, so the model (or the simulator) can cite and quote it.
+    The history goes after the system message, never before or inside it: the house rules stay
+    the prompt's first tokens, the prefix the provider's cache serves for every request.
     """
     try:
         instructions = _INSTRUCTIONS[feature]
@@ -255,7 +261,13 @@ def build_messages(question: str, hits: Sequence[Hit], feature: str) -> list[dic
             f"unknown feature {feature!r}; expected one of {', '.join(FEATURES)}"
         ) from None
     context = "\n".join(f"[{hit.doc_id}] {hit.text}" for hit in hits) if hits else "(no matching documents)"
+    earlier = [
+        message
+        for asked, answered in history
+        for message in ({"role": "user", "content": asked}, {"role": "assistant", "content": answered})
+    ]
     return [
         {"role": "system", "content": f"{_HOUSE_RULES}\n\n{instructions}\n\nContext:\n{context}"},
+        *earlier,
         {"role": "user", "content": question},
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from demo_app.app.agents import AgentRunner
+from demo_app.app.conversations import ConversationStore
 from demo_app.app.llm import LLMClient
 from demo_app.app.pricing import PriceTable
 from demo_app.app.rag import Retriever
@@ -29,6 +30,7 @@ class Services:
     llm: LLMClient
     agents: AgentRunner
     budgets: Budgets
+    conversations: ConversationStore
 
     @classmethod
     def build(cls, settings: AppSettings, tiers: TierLimitSettings, tel: Telemetry) -> Services:
@@ -37,7 +39,16 @@ class Services:
         llm = LLMClient(settings, tel, PriceTable.from_catalogue(settings.catalogue))
         agents = AgentRunner(llm, build_tools(retriever), tel, model=settings.model_for(AGENT_FEATURE))
         _create_counter_series(tel, settings, settings.budgets)
-        return cls(settings=settings, tel=tel, retriever=retriever, limiter=limiter, llm=llm, agents=agents, budgets=settings.budgets)
+        conversations = ConversationStore(
+            max_conversations=settings.conversation_max_count,
+            max_turns=settings.conversation_max_turns,
+            max_chars=settings.conversation_max_chars,
+            ttl_s=settings.conversation_ttl_s,
+        )
+        return cls(
+            settings=settings, tel=tel, retriever=retriever, limiter=limiter, llm=llm, agents=agents, budgets=settings.budgets,
+            conversations=conversations,
+        )
 
 
 def _create_counter_series(tel: Telemetry, settings: AppSettings, budgets: Budgets) -> None:

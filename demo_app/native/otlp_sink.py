@@ -98,6 +98,7 @@ def decode_logs(request: ExportLogsServiceRequest) -> list[dict[str, Any]]:
                         "span_id": r.span_id.hex(),
                         "severity_text": r.severity_text,
                         "severity_number": r.severity_number,
+                        "event_name": r.event_name,
                         "body": _value(r.body),
                         "attributes": _attrs(r.attributes),
                         "time_ns": r.time_unix_nano,

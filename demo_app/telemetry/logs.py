@@ -92,10 +92,10 @@ def _order_fields(_: Any, __: str, event_dict: EventDict) -> EventDict:
 
 
 _OTLP_TYPES = (str, bool, int, float)
-# Fields that become the record's own body, severity, timestamp and trace context, not
-# attributes; and `service`, which the record's resource already carries as service.name
-# (Loki's service_name label). Each attribute costs time on every record shipped.
-_NOT_ATTRIBUTES = frozenset({"event", "level", "timestamp", "trace_id", "span_id", "service"})
+# Fields that become the record's own body, severity, timestamp, trace context and event
+# name, not attributes; and `service`, which the record's resource already carries as
+# service.name (Loki's service_name label). Each attribute costs time on every record shipped.
+_NOT_ATTRIBUTES = frozenset({"event", "level", "timestamp", "trace_id", "span_id", "service", "event_name"})
 
 
 class _ShipToOtlp:
@@ -114,8 +114,12 @@ class _ShipToOtlp:
             if key not in _NOT_ATTRIBUTES and value is not None
         }
         # context=current: the SDK copies trace_id/span_id/flags of the active span onto the
-        # record, which Loki turns into structured metadata for log-to-trace links.
+        # record, which Loki turns into structured metadata for log-to-trace links. A line
+        # logged with `event_name=` (e.g. gen_ai.evaluation.result) is an OpenTelemetry event:
+        # the record's own EventName field, not an attribute.
+        event_name = event_dict.get("event_name")
         self._logger.emit(
+            event_name=str(event_name) if event_name else None,
             context=otel_context.get_current(),
             severity_number=_SEVERITY.get(level, SeverityNumber.INFO),
             severity_text=level.upper(),

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from demo_app.app.quality import QualityScores, is_refusal, score_answer
+from demo_app.app.quality import PASS_THRESHOLD, QualityScores, evaluation_results, is_refusal, score_answer
 
 QUESTION = "How much does the Plus plan cost if I pay yearly?"
 GROUNDED = (
@@ -126,3 +126,35 @@ class TestBounds:
         scores = score_answer(QUESTION, " ".join(words), [GROUNDED])
         assert 0.0 <= scores.faithfulness <= 1.0
         assert 0.0 <= scores.relevancy <= 1.0
+
+
+class TestEvaluationResults:
+    """Each score becomes one gen_ai.evaluation.result event: name, value, pass/fail label, numbers-only explanation."""
+
+    QUESTION = "What is the Zephyrine upload limit for Quokkaplan?"
+    ANSWER = "The Zephyrine upload limit is 50 MB on Quokkaplan, and Marmalade files are refused."
+    CONTEXT = ["On Quokkaplan the Zephyrine upload limit is 50 MB per file."]
+
+    def test_one_event_per_score_with_its_label(self):
+        scores = score_answer(self.QUESTION, self.ANSWER, self.CONTEXT)
+        events = {e["gen_ai.evaluation.name"]: e for e in evaluation_results(scores)}
+        assert set(events) == {"faithfulness", "relevancy"}
+        for name, value in (("faithfulness", scores.faithfulness), ("relevancy", scores.relevancy)):
+            assert events[name]["gen_ai.evaluation.score.value"] == value
+            assert events[name]["gen_ai.evaluation.score.label"] == ("pass" if value >= PASS_THRESHOLD else "fail")
+        e = scores.explanation
+        assert f"{e['supported_terms']} of {e['answer_terms']} answer terms" in events["faithfulness"]["gen_ai.evaluation.explanation"]
+        assert f"{e['covered_terms']} of {e['question_terms']} question terms" in events["relevancy"]["gen_ai.evaluation.explanation"]
+
+    def test_threshold_is_inclusive_and_an_empty_answer_fails(self):
+        events = evaluation_results(QualityScores(faithfulness=PASS_THRESHOLD, relevancy=0.0))
+        assert [e["gen_ai.evaluation.score.label"] for e in events] == ["pass", "fail"]
+        empty = evaluation_results(score_answer(self.QUESTION, "", self.CONTEXT))
+        assert {e["gen_ai.evaluation.score.label"] for e in empty} == {"fail"}
+
+    def test_explanations_hold_no_word_of_question_answer_or_context(self):
+        scores = score_answer(self.QUESTION, self.ANSWER, self.CONTEXT)
+        assert scores.explanation["unsupported_terms"]  # the explanation dict does list words...
+        text = " ".join(str(v) for e in evaluation_results(scores) for v in e.values()).lower()
+        for word in ("zephyrine", "quokkaplan", "marmalade", "upload", "limit"):  # ...the events never do
+            assert word not in text
