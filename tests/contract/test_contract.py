@@ -44,6 +44,27 @@ class TestContractFile:
             assert label.values is not None or label.pattern, f"label {name} has no bound"
             assert name not in {"request_id", "user_id", "trace_id", "prompt", "question"}
 
+    def test_per_request_ids_are_span_attributes_and_log_fields_never_labels(self):
+        # One series per conversation (or response) would be unbounded: these ids are looked up
+        # in traces and logs (TraceQL, LogQL), never in Prometheus.
+        c = load_contract()
+        ids = {"gen_ai_conversation_id", "conversation_id", "conversation_turn", "gen_ai_response_id", "response_id"}
+        assert not ids & set(c.labels), ids & set(c.labels)
+        assert not [m.name for m in c.metrics if ids & set(m.labels) or any("conversation" in lbl for lbl in m.labels)]
+        spans = {s.name: s for s in c.spans}
+        for name in ("POST {http.route}", "chat {gen_ai.request.model}", "evaluate answer"):
+            assert "gen_ai.conversation.id" in spans[name].optional, name
+        assert {"gen_ai_conversation_id", "conversation_turn"} <= set(c.log_fields_optional)
+
+    def test_events_name_their_span_and_are_log_fields_too(self):
+        c = load_contract()
+        (evaluation,) = [e for e in c.events if e.name == "gen_ai.evaluation.result"]
+        assert evaluation.span == "evaluate answer"
+        assert {"gen_ai.evaluation.name", "gen_ai.evaluation.score.value", "gen_ai.evaluation.score.label",
+                "gen_ai.evaluation.explanation"} == set(evaluation.required)
+        # The log record of an event carries the same attributes as JSON fields, plus its event name.
+        assert {*evaluation.required, *evaluation.optional, "event_name"} <= set(c.log_fields_optional)
+
     def test_span_templates_match_concrete_names(self):
         spans = {s.name: s for s in load_contract().spans}
         assert spans["chat {gen_ai.request.model}"].matches("chat sim-large")

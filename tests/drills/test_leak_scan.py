@@ -26,6 +26,8 @@ from demo_app.budgets import fingerprint
 from demo_app.procs import poll_until
 
 BEARER = "eyJhbGciOiJIUzI1NiJ9.drilltoken.Sig42"
+PLANTED_KEY = "sk-proj-DRILLabcdef0123456789XYZ"  # the planted API key (conftest PLANTED), a valid conversation id
+PLANTED_CARD_ID = "4111111111111111"  # the planted card number without spaces, also a valid conversation id
 KEY_TEAM = "drill-team"
 
 FAULTS = (None, {"kind": "error", "rate": 0.5, "value": 503}, {"kind": "rate_limit", "rate": 0.5},
@@ -46,6 +48,12 @@ def _requests(secret: str) -> list[tuple[str, dict, dict]]:
                 body = {"question": f"My key is {secret}. How do I rotate an API key?", "user_tier": "pro",
                         "feature": feature, "stream": stream, "model": model}
                 out.append(("/v1/ask", body, auth))
+    # Conversations: the history (secrets included) goes back to the model on every later turn,
+    # and a caller may even choose a secret as the conversation id (it fits the id pattern):
+    # both must come out masked on spans, events and log lines.
+    for conversation_id in ("drill-conversation", PLANTED_KEY, PLANTED_CARD_ID):
+        body = {"question": f"My key is {secret}. How do I share a page?", "user_tier": "pro", "conversation_id": conversation_id}
+        out.append(("/v1/ask", body, auth))
     out.append(("/v1/agent", {"task": f"Look up refunds for {secret} and count the words.", "user_tier": "enterprise",
                               "max_steps": 4}, auth))
     # Invalid input echoing the secret: validation errors must not log what they refuse.
@@ -54,6 +62,7 @@ def _requests(secret: str) -> list[tuple[str, dict, dict]]:
         ("/v1/ask", {"question": "hi", "user_tier": "pro", "feature": secret}, auth),
         ("/v1/ask", {"question": "hi", "user_tier": "pro", "feature": "qa", "model": secret}, auth),
         ("/v1/ask", {"question": "hi", "user_tier": "pro", "feature": "qa", "team": secret}, auth),
+        ("/v1/ask", {"question": "hi", "user_tier": "pro", "feature": "qa", "conversation_id": secret}, auth),
         ("/v1/ask", {"question": "hi", "user_tier": "pro", "feature": "qa", secret: 1}, auth),
         ("/v1/agent", {"task": secret, "user_tier": "pro", "max_steps": 99}, auth),
     ]
@@ -162,6 +171,11 @@ def test_no_planted_secret_leaves_any_process(capture, start, drill, tmp_path):
     assert set(by_team) == {KEY_TEAM}, by_team
     # The scan saw real traffic, and capture did what it says (masked, not simply absent).
     assert lines > 50 and len(records) > 20 and len(chat_spans) >= 10 and series > 50
+    # The conversation ids and the evaluation events were there to be scanned (masked where they were secrets).
+    conversations = {s["attributes"].get("gen_ai.conversation.id") for s in spans} - {None}
+    assert "drill-conversation" in conversations and len(conversations) >= 2, conversations
+    evaluations = [r for r in records if r.get("event_name") == "gen_ai.evaluation.result"]
+    assert evaluations and any(e["name"] == "gen_ai.evaluation.result" for s in spans for e in s["events"])
     if capture == "true":
         assert captured and any("[REDACTED_API_KEY]" in json.dumps(s["attributes"]) for s in captured)
     else:
