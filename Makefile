@@ -110,7 +110,7 @@ test: venv tools js lint ## Run every test, lint and types included (installs wh
 test-fast: venv js ## Run the tests that need no live native stack
 	$(PYTEST) -m "not e2e"
 
-bench: venv tools ## Measure instrumentation overhead, series count and time to alert
+bench: venv tools ## Measure instrumentation overhead (ours and peers'), series count and time to alert
 	$(PY) -m bench
 
 rules: venv ## Regenerate the generated rules (models.yml from a catalogue: make rules CATALOGUE=openai; slo.yml; budgets.yml from the budgets file)

@@ -1,11 +1,11 @@
 """Run every benchmark within a time budget and write bench/results/README.md and results.json.
 
 Each benchmark runs as its own process with a hard timeout (a stuck one is killed and
-reported, the others still run); the whole run stays under `--budget` seconds (10 minutes by
+reported, the others still run); the whole run stays under `--budget` seconds (15 minutes by
 default). Benchmarks report ratios and counts measured side by side in one run - never a
 pass/fail on absolute timings, which depend on the machine written at the top of the report.
 
-    python -m bench [--budget 600] [--only overhead,attribution,cardinality,outage,alerts] [--scenarios error-spike,latency-spike]
+    python -m bench [--budget 900] [--only overhead,attribution,cardinality,outage,peer,alerts] [--scenarios error-spike,latency-spike]
 
 `alerts` first stages the `--scenarios` on a fresh native stack (each appends its record to
 bench/results/time-to-alert.json), then tabulates every record there. The e2e tests record
@@ -18,12 +18,15 @@ import argparse
 import json
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 from bench import alerts, attribution, cardinality, outage, overhead
 from bench._common import RAW_DIR, RESULTS_DIR, ROOT, machine_info
+from bench.peer import run as peer
 
 __all__ = ["main", "render_readme"]
 
@@ -33,20 +36,44 @@ _BENCHMARKS: dict[str, tuple[str, Path, float]] = {
     "attribution": ("bench.attribution", RESULTS_DIR / "attribution.json", 0.25),
     "cardinality": ("bench.cardinality", RESULTS_DIR / "cardinality.json", 0.25),
     "outage": ("bench.outage", RESULTS_DIR / "outage.json", 0.15),
+    # bench/peer: the minimal app under each instrumentation library, in locked venvs.
+    "peer": ("bench.peer", RESULTS_DIR / "peer.json", 0.34),
 }
 
 
 def _run(name: str, module: str, timeout_s: float) -> dict[str, Any]:
+    """`python -m module` with its output shown as it comes (indented), stopped at `timeout_s`:
+    SIGTERM first, so a benchmark can stop the processes it started, SIGKILL 20 s later."""
     started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    timed_out = threading.Event()
+
+    def stop() -> None:
+        timed_out.set()
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    watchdog = threading.Timer(timeout_s, stop)
+    watchdog.start()
+    tail: deque[str] = deque(maxlen=40)
+    assert proc.stdout is not None
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", module], cwd=ROOT, timeout=timeout_s, capture_output=True, text=True, check=False
-        )
-        status = "ok" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
-        tail = (proc.stdout + proc.stderr)[-2000:] if proc.returncode else ""
-    except subprocess.TimeoutExpired:
-        status, tail = f"killed after {timeout_s:.0f} s", ""
-    return {"name": name, "status": status, "seconds": round(time.monotonic() - started, 1), "error_tail": tail}
+        for line in proc.stdout:
+            tail.append(line)
+            print(f"    {line}", end="", flush=True)
+        code = proc.wait()
+    finally:
+        watchdog.cancel()
+    if timed_out.is_set():
+        status, tail_text = f"killed after {timeout_s:.0f} s", ""
+    else:
+        status = "ok" if code == 0 else f"failed (exit {code})"
+        tail_text = "".join(tail)[-2000:] if code else ""
+    return {"name": name, "status": status, "seconds": round(time.monotonic() - started, 1), "error_tail": tail_text}
 
 
 def _run_scenarios(names: list[str], deadline: float) -> list[dict[str, Any]]:
@@ -111,14 +138,16 @@ def render_readme(machine: dict[str, Any], runs: list[dict[str, Any]], results: 
         lines.append(cardinality.to_markdown(results["cardinality"]))
     if "outage" in results:
         lines.append(outage.to_markdown(results["outage"]))
+    if "peer" in results:
+        lines.append(peer.to_markdown(results["peer"]))
     lines.append(alerts.to_markdown(results.get("alerts", [])))
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=600.0, help="seconds for the whole run")
-    parser.add_argument("--only", default="overhead,attribution,cardinality,outage,alerts", help="comma-separated benchmarks")
+    parser.add_argument("--budget", type=float, default=900.0, help="seconds for the whole run")
+    parser.add_argument("--only", default="overhead,attribution,cardinality,outage,peer,alerts", help="comma-separated benchmarks")
     parser.add_argument("--scenarios", default="error-spike,latency-spike",
                         help="alert scenarios to stage on a native stack for the time-to-alert table ('' for none)")
     args = parser.parse_args()
