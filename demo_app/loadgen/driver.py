@@ -4,6 +4,8 @@ Each `LoadStream` is an independent Poisson process with its own rate and mix, s
 scenario can lay a burst (say, free-tier requests well above the tier's limit) over a
 steady background. Every run is bounded by a duration and/or a request count and by a
 stop event, and waits for (or cancels) what is still in flight before it returns.
+A conversation's turns (requests with the same `conversation_id`) go out in order: each waits
+until the previous turn has been answered (or failed), as a user reads before asking again.
 """
 
 from __future__ import annotations
@@ -190,11 +192,25 @@ async def drive(
     def exhausted() -> bool:
         return stop.is_set() or time.monotonic() >= deadline or (count is not None and launched >= count)
 
-    async def release_after(req: Request) -> None:
+    # The newest launched turn of each open conversation, which its next turn waits for.
+    last_turn: dict[str, asyncio.Task] = {}
+
+    async def release_after(req: Request, previous: asyncio.Task | None) -> None:
         try:
+            if previous is not None:
+                await asyncio.wait({previous})
             await _send(client, req, stats, request_timeout_s)
         finally:
             slots.release()
+            if req.conversation_id and last_turn.get(req.conversation_id) is asyncio.current_task():
+                del last_turn[req.conversation_id]
+
+    def launch(req: Request) -> asyncio.Task:
+        previous = last_turn.get(req.conversation_id) if req.conversation_id else None
+        task = asyncio.create_task(release_after(req, previous))
+        if req.conversation_id:
+            last_turn[req.conversation_id] = task
+        return task
 
     async def run_stream(index: int, stream: LoadStream) -> None:
         nonlocal launched
@@ -214,7 +230,7 @@ async def drive(
                 slots.release()
                 return
             launched += 1
-            task = asyncio.create_task(release_after(gen.next()))
+            task = launch(gen.next())
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
             # Schedule from the planned time, not from now, so the mean rate holds.

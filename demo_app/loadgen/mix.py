@@ -5,6 +5,11 @@ off-topic shares, pinned models); a `TrafficGenerator` turns it into concrete re
 Teams: a request names its team in the body (`team`), or, for a share of the teams with a
 demo API key, sends that key as `Authorization: Bearer` instead, so both ways the app
 attributes spend (demo_app/budgets.py) carry traffic.
+Conversations: a share of the /v1/ask requests are turns of multi-turn sessions (2-4 turns
+by default, same tier, feature and team, follow-up questions about the same document) that
+send a `conversation_id`; the turns of open sessions are interleaved with the other traffic,
+one arrival each, so the request rate stays the mix's. The driver sends a session's turns in
+order, each after the previous one has been answered.
 Scenarios override parts of the mix (all traffic on sim-large, only the free tier...).
 """
 
@@ -53,12 +58,21 @@ class Mix:
     # A full supervisor -> researcher/analyst/writer run takes 7-9 LLM turns: this range
     # gives a mix of finished runs and runs stopped at their step limit.
     max_steps: tuple[int, int] = (5, 10)
+    # Of the /v1/ask requests, the share that are turns of a conversation (conversation_id),
+    # and how many turns a conversation has (inclusive range).
+    conversation_share: float = 0.25
+    conversation_turns: tuple[int, int] = (2, 4)
 
     def __post_init__(self) -> None:
-        for name in ("agent_share", "stream_share", "invalid_share", "off_topic_share", "key_share"):
+        lo, hi = self.conversation_turns
+        if not 1 <= lo <= hi:
+            raise ValueError(f"Mix.conversation_turns must be a range 1 <= lo <= hi, got {self.conversation_turns}")
+        for name in ("agent_share", "stream_share", "invalid_share", "off_topic_share", "key_share", "conversation_share"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"Mix.{name} must be within 0..1, got {value}")
+        if self.off_topic_share + self.conversation_share >= 1.0:
+            raise ValueError("Mix.off_topic_share + Mix.conversation_share must be below 1")
         if self.agent_share + self.invalid_share > 1.0:
             raise ValueError("Mix.agent_share + Mix.invalid_share must not exceed 1")
         for name in ("tiers", "features", "models", "teams"):
@@ -88,6 +102,23 @@ class Request:
     off_topic: bool = False
     team: str = ""  # the team the request is billed to ("" none), by body field or key
     headers: Mapping[str, str] = field(default_factory=dict)  # e.g. Authorization for a team's demo key
+    conversation_id: str = ""  # the session this turn belongs to ("" none)
+    turn: int = 0  # its turn number in the session, from 1 (0 outside one)
+
+
+@dataclass
+class _Session:
+    """An open conversation: what its turns share, and how many are left to send."""
+
+    conversation_id: str
+    tier: str
+    feature: str
+    team: dict[str, str]
+    headers: dict[str, str]
+    questions: tuple[str, ...]
+    turns: int
+    model: str = ""  # pinned model ("" the feature's default), as the mix's `models` says
+    sent: int = 0
 
 
 def _billed(body: Mapping[str, str], headers: Mapping[str, str]) -> str:
@@ -113,6 +144,8 @@ class TrafficGenerator:
         self._questions = [q for d in docs for q in d.questions]
         if not self._questions:
             raise ValueError("the corpus has no questions")
+        self._asked_docs = tuple(d for d in docs if d.questions)
+        self._sessions: list[_Session] = []  # open conversations, oldest first
 
     def interarrival(self, rate: float) -> float:
         """Seconds until the next arrival of a Poisson process with `rate` requests/s."""
@@ -129,8 +162,12 @@ class TrafficGenerator:
             lo, hi = mix.max_steps
             task = {"task": agent_task(self._docs, rng), "user_tier": tier, "max_steps": rng.randint(lo, hi), **team}
             return Request(kind="agent", path="/v1/agent", body=task, tier=tier, feature="agent", team=_billed(team, headers), headers=headers)
-        feature = _pick(rng, mix.features)
         off_topic = rng.random() < mix.off_topic_share
+        # Off-topic questions stand alone; of the others, a scaled share are conversation turns,
+        # so that conversation_share is a share of all /v1/ask requests.
+        if not off_topic and rng.random() < mix.conversation_share / (1.0 - mix.off_topic_share):
+            return self._conversation_turn(tier, team, headers)
+        feature = _pick(rng, mix.features)
         question = rng.choice(OFF_TOPIC_QUESTIONS) if off_topic else paraphrase(rng.choice(self._questions), rng)
         stream = rng.random() < mix.stream_share
         body: dict[str, Any] = {"question": question, "user_tier": tier, "feature": feature, "stream": stream, **team}
@@ -140,6 +177,49 @@ class TrafficGenerator:
         return Request(
             kind="ask", path="/v1/ask", body=body, tier=tier, feature=feature, stream=stream, off_topic=off_topic,
             team=_billed(team, headers), headers=headers,
+        )
+
+    # At most this many conversations are open at once; below it a turn starts a new one with
+    # probability _START_SHARE (else it continues the oldest), so turns of a conversation are
+    # spread between other requests, as a user reads an answer before asking again.
+    _MAX_OPEN = 4
+    _START_SHARE = 0.35
+
+    def _conversation_turn(self, tier: str, team: dict[str, str], headers: dict[str, str]) -> Request:
+        """The next turn of the oldest open conversation, or the first of a new one."""
+        rng, mix = self.rng, self.mix
+        if not self._sessions or (len(self._sessions) < self._MAX_OPEN and rng.random() < self._START_SHARE):
+            doc = rng.choice(self._asked_docs)
+            self._sessions.append(
+                _Session(
+                    # Hex digits and dashes: an id no masker mistakes for a card or phone number.
+                    conversation_id=f"lg-{rng.getrandbits(48):012x}",
+                    tier=tier,
+                    feature=_pick(rng, mix.features),
+                    team=team,
+                    headers=headers,
+                    questions=doc.questions,
+                    turns=rng.randint(*mix.conversation_turns),
+                    model=_pick(rng, mix.models),
+                )
+            )
+            session = self._sessions[-1]
+        else:
+            session = self._sessions[0]
+        session.sent += 1
+        if session.sent >= session.turns:
+            self._sessions.remove(session)
+        stream = rng.random() < mix.stream_share
+        body: dict[str, Any] = {
+            "question": paraphrase(rng.choice(session.questions), rng), "user_tier": session.tier, "feature": session.feature,
+            "stream": stream, "conversation_id": session.conversation_id, **session.team,
+        }
+        if session.model:
+            body["model"] = session.model
+        return Request(
+            kind="ask", path="/v1/ask", body=body, tier=session.tier, feature=session.feature, stream=stream,
+            team=_billed(session.team, session.headers), headers=session.headers,
+            conversation_id=session.conversation_id, turn=session.sent,
         )
 
     def _team(self) -> tuple[dict[str, str], dict[str, str]]:

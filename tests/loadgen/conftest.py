@@ -50,17 +50,22 @@ class StubApp:
     answered: list[int] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
+    # ("in" | "out", conversation_id) as requests of a conversation arrive and are answered.
+    conversation_log: list[tuple[str, str]] = field(default_factory=list)
 
     def reset(self, statuses: list[int], delay_s: float = 0.0) -> None:
         self.statuses, self.delay_s = statuses, delay_s
         self.seen.clear()
         self.answered.clear()
+        self.conversation_log.clear()
         self.max_in_flight = 0
 
     async def handle(self, request: Request) -> Response:
         body = await request.json()
         status = self.statuses[len(self.seen) % len(self.statuses)]
         self.seen.append(body)
+        if cid := body.get("conversation_id"):
+            self.conversation_log.append(("in", cid))
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -68,6 +73,8 @@ class StubApp:
         finally:
             self.in_flight -= 1
         self.answered.append(status)
+        if cid:
+            self.conversation_log.append(("out", cid))
         trace_id = f"{len(self.seen):032x}"
         if status == 200 and body.get("stream"):
             events = [json.dumps({"delta": "an answer"}), json.dumps({"trace_id": trace_id, "cost_usd": 0.001})]

@@ -81,3 +81,16 @@ def test_unreachable_app_counts_transport_errors(docs):
 def test_a_run_without_any_bound_is_refused(docs):
     with pytest.raises(ValueError):
         run(drive("http://127.0.0.1:9", [LoadStream(rate=1.0)], docs))
+
+
+def test_a_conversations_turns_go_out_one_after_the_other(stub_app, docs):
+    stub_app.reset([200], delay_s=0.05)
+    mix = DEFAULT_MIX.replace(conversation_share=0.9, off_topic_share=0.0, agent_share=0.0, invalid_share=0.0)
+    run(drive(stub_app.url, [LoadStream(rate=200.0, mix=mix)], docs, count=60, seed=6))
+    by_conversation: dict[str, list[str]] = {}
+    for step, cid in stub_app.conversation_log:
+        by_conversation.setdefault(cid, []).append(step)
+    assert len(by_conversation) >= 5
+    # At 200 requests/s and 50 ms per answer, turns would overlap if the driver did not wait.
+    for cid, steps in by_conversation.items():
+        assert steps == ["in", "out"] * (len(steps) // 2), (cid, steps)

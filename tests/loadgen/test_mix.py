@@ -8,11 +8,13 @@ from statistics import mean
 
 import pytest
 
+from demo_app.app.api import CONVERSATION_ID_MAX_CHARS, CONVERSATION_ID_PATTERN
 from demo_app.budgets import TEAM_PATTERN, load_budgets
 from demo_app.config import FEATURES, MODELS, TIERS
 from demo_app.loadgen.mix import DEFAULT_MIX, DEMO_TEAM_KEYS, Mix, TrafficGenerator
 
 N = 20_000
+DEFAULT_MIX_OPEN = 4  # TrafficGenerator keeps at most this many conversations open
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,10 @@ def test_valid_requests_use_only_values_the_app_accepts(sample):
     for r in sample:
         if r.kind == "ask":
             assert r.body["user_tier"] in TIERS and r.body["feature"] in FEATURES and r.body["question"].strip()
-            assert set(r.body) <= {"question", "user_tier", "feature", "stream", "model", "team"}
+            assert set(r.body) <= {"question", "user_tier", "feature", "stream", "model", "team", "conversation_id"}
+            if "conversation_id" in r.body:
+                assert re.fullmatch(CONVERSATION_ID_PATTERN, r.body["conversation_id"])
+                assert len(r.body["conversation_id"]) <= CONVERSATION_ID_MAX_CHARS
         elif r.kind == "agent":
             assert r.path == "/v1/agent" and 1 <= r.body["max_steps"] <= 10 and r.body["task"].strip()
 
@@ -113,6 +118,33 @@ def test_teams_follow_the_mix_by_field_or_demo_key(sample):
     assert set(DEMO_TEAM_KEYS) <= set(budgets.teams)
 
 
+def test_a_share_of_questions_are_turns_of_two_to_four_turn_conversations(sample):
+    asks = [r for r in sample if r.kind == "ask"]
+    turns = [r for r in asks if r.conversation_id]
+    assert share(asks, lambda r: bool(r.conversation_id)) == pytest.approx(DEFAULT_MIX.conversation_share, abs=0.015)
+    assert all(r.body["conversation_id"] == r.conversation_id and not r.off_topic for r in turns)
+    conversations: dict[str, list] = {}
+    for r in turns:
+        conversations.setdefault(r.conversation_id, []).append(r)
+    lo, hi = DEFAULT_MIX.conversation_turns
+    lengths = Counter(len(c) for c in list(conversations.values())[:-DEFAULT_MIX_OPEN])  # the last few may still be open
+    assert set(lengths) == set(range(lo, hi + 1)), lengths
+    for conversation in conversations.values():
+        assert [r.turn for r in conversation] == list(range(1, len(conversation) + 1))
+        # One user: the same tier, feature, team and model on every turn.
+        assert len({(r.tier, r.feature, r.team, r.body.get("model"), tuple(r.headers.items())) for r in conversation}) == 1
+    # Turns are interleaved with other traffic, not sent back to back.
+    positions = {id(r): i for i, r in enumerate(sample)}
+    gaps = [positions[id(c[1])] - positions[id(c[0])] for c in conversations.values() if len(c) > 1]
+    assert mean(gaps) > 3
+
+
+def test_conversation_turns_follow_a_scenario_s_model_pin(docs):
+    gen = TrafficGenerator(docs, DEFAULT_MIX.replace(models={"sim-large": 1.0}, invalid_share=0.0), seed=4)
+    turns = [r for r in (gen.next() for _ in range(500)) if r.conversation_id]
+    assert turns and {r.body["model"] for r in turns} == {"sim-large"}
+
+
 def test_a_scenario_can_send_only_one_team(docs):
     gen = TrafficGenerator(docs, DEFAULT_MIX.replace(teams={"batch": 1.0}, invalid_share=0.0), seed=3)
     assert {gen.next().body["team"] for _ in range(200)} == {"batch"}
@@ -120,7 +152,8 @@ def test_a_scenario_can_send_only_one_team(docs):
 
 @pytest.mark.parametrize("bad", [
     {"agent_share": 1.5}, {"tiers": {}}, {"teams": {"": 0.0}}, {"key_share": 2.0}, {"features": {"qa": 0.0}},
-    {"agent_share": 0.9, "invalid_share": 0.2},
+    {"agent_share": 0.9, "invalid_share": 0.2}, {"conversation_share": 1.2}, {"conversation_turns": (3, 2)},
+    {"conversation_turns": (0, 2)}, {"conversation_share": 0.96, "off_topic_share": 0.05},
 ])
 def test_nonsense_mixes_are_refused(bad):
     with pytest.raises(ValueError):

@@ -133,7 +133,7 @@ class TestEvaluationResults:
 
     QUESTION = "What is the Zephyrine upload limit for Quokkaplan?"
     ANSWER = "The Zephyrine upload limit is 50 MB on Quokkaplan, and Marmalade files are refused."
-    CONTEXT = ["On Quokkaplan the Zephyrine upload limit is 50 MB per file."]
+    CONTEXT = ("On Quokkaplan the Zephyrine upload limit is 50 MB per file.",)
 
     def test_one_event_per_score_with_its_label(self):
         scores = score_answer(self.QUESTION, self.ANSWER, self.CONTEXT)
