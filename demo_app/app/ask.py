@@ -98,7 +98,11 @@ def _evaluate(services: Services, question: str, result: ChatResult, hits: list[
             event = {**attributes, **present}
             if span.is_recording():
                 span.add_event(EVALUATION_EVENT, mask(event))
-            # The same event as a log record (OTLP event_name), in this span so it carries the trace id.
+            # The same event as a log record (OTLP event_name), in this span so it carries the
+            # trace id. Its conversation id is the gen_ai_conversation_id field every line of the
+            # conversation has: as gen_ai.conversation.id too, Loki (which turns dots into
+            # underscores) would get the same key twice.
+            event.pop("gen_ai.conversation.id", None)
             _log.info(EVALUATION_EVENT, event_name=EVALUATION_EVENT, **event)
     quality = services.tel.metric("llmapp_quality_score")
     quality.labels(metric="faithfulness", feature=feature).observe(scores.faithfulness)

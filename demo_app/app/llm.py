@@ -383,6 +383,7 @@ class LLMClient:
                 input_tokens=result.input_tokens,
                 output_tokens=result.output_tokens,
                 cached_input_tokens=result.cached_input_tokens,
+                cost_usd=round(result.cost_usd, 8),  # summed per conversation by the conversations dashboard (LogQL)
                 finish_reason=result.finish_reason,
                 duration_ms=round(elapsed * 1000, 1),
             )

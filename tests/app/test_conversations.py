@@ -75,6 +75,7 @@ def test_the_id_is_on_log_lines_and_never_on_metrics(app, post, json_log) -> Non
     lines = {e["event"]: e for e in json_log(app) if e.get("trace_id") == answers[1]["trace_id"]}
     for event in ("llm call", "question answered", "gen_ai.evaluation.result"):
         assert lines[event]["gen_ai_conversation_id"] == cid and lines[event]["conversation_turn"] == 2, lines[event]
+    assert lines["llm call"]["cost_usd"] > 0 and lines["llm call"]["input_tokens"] > 0
     assert lines["question answered"]["history_turns"] == 1
     assert cid not in httpx.get(f"{app.url}/metrics", timeout=5).text
     assert "conversation" not in httpx.get(f"{app.url}/metrics", timeout=5).text
@@ -104,6 +105,7 @@ def test_each_score_is_an_evaluation_event_on_the_span_and_a_log_record(app, pos
         assert record["trace_id"] == trace_id and record["span_id"] == span["span_id"]
         assert record["body"] == "gen_ai.evaluation.result" and "event_name" not in record["attributes"]
         assert record["attributes"]["gen_ai.response.id"] == response_id
+        assert record["attributes"]["gen_ai_conversation_id"] == cid and "gen_ai.conversation.id" not in record["attributes"]
     shipped = json.dumps([events, [r["attributes"] for r in records]]).lower()
     for word in ("upload", "limit", "free plan", body["answer"][:20].lower()):
         assert word not in shipped, word

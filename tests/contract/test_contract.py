@@ -63,7 +63,10 @@ class TestContractFile:
         assert {"gen_ai.evaluation.name", "gen_ai.evaluation.score.value", "gen_ai.evaluation.score.label",
                 "gen_ai.evaluation.explanation"} == set(evaluation.required)
         # The log record of an event carries the same attributes as JSON fields, plus its event name.
-        assert {*evaluation.required, *evaluation.optional, "event_name"} <= set(c.log_fields_optional)
+        # (its conversation id as gen_ai_conversation_id, the field of every line of a conversation).
+        attributes = {*evaluation.required, *evaluation.optional} - {"gen_ai.conversation.id"}
+        assert {*attributes, "event_name", "gen_ai_conversation_id"} <= set(c.log_fields_optional)
+        assert "gen_ai.conversation.id" not in c.log_fields_optional
 
     def test_span_templates_match_concrete_names(self):
         spans = {s.name: s for s in load_contract().spans}
