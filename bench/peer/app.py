@@ -12,7 +12,9 @@ OTLP/HTTP to PEER_OTLP_ENDPOINT (the benchmark's counting receiver, a path per a
 
 Arms: none (no telemetry packages at all), otel (FastAPI + openai-v2 instrumentation, OTLP
 traces), openllmetry (`Traceloop.init`), openlit (`openlit.init`), ours (demo_app.telemetry with
-the demo app's LLM client, as the demo app itself uses them: spans, OTLP logs, /metrics).
+the demo app's LLM client, as the demo app itself uses them: spans, OTLP logs, /metrics;
+PEER_ARM=ours with OTEL_TRACES_SAMPLER set is the sampled variant), ours-docs (the code of
+docs/examples/minimal_openai_app.py, which users copy: OTel SDK spans and logs, prometheus-client).
 """
 
 # No `from __future__ import annotations`: FastAPI must see the request model `Ask`, a local class.
@@ -28,6 +30,7 @@ ENDPOINT = os.environ.get("PEER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
 MODEL = os.environ.get("PEER_MODEL", "sim-small")
 SERVICE = f"peer-{ARM}"
 ROOT = Path(__file__).resolve().parents[2]
+_PROVIDERS: list[Any] = []  # providers an arm made without registering them globally
 
 
 def _setup_otel() -> Any:
@@ -75,7 +78,7 @@ async def _flush_at_exit(app: Any) -> AsyncIterator[None]:
     yield
     from opentelemetry import _logs, metrics, trace
 
-    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider(), _logs.get_logger_provider()):
+    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider(), _logs.get_logger_provider(), *_PROVIDERS):
         shutdown = getattr(provider, "shutdown", None)
         if shutdown is not None:
             shutdown()
@@ -107,6 +110,36 @@ def build_app() -> Any:
         async def ask_ours(body: Ask) -> dict[str, str]:
             result = await ours.chat(messages(body.question), model=MODEL, feature="qa", user_tier="free", team="_other")
             return {"answer": result.text}
+
+    elif ARM == "ours-docs":
+        # docs/examples/minimal_openai_app.py as it is: its setup_otel() and its chat() with a
+        # synchronous client (so FastAPI runs the endpoint in its thread pool; the baseline too).
+        import openai
+
+        client_sync = openai.OpenAI(max_retries=0)
+        chat = None
+        if TELEMETRY:
+            import importlib.util
+
+            import prometheus_client
+
+            spec = importlib.util.spec_from_file_location("minimal_openai_app", ROOT / "docs" / "examples" / "minimal_openai_app.py")
+            assert spec is not None and spec.loader is not None
+            example = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(example)
+            os.environ.setdefault("OTEL_SERVICE_NAME", SERVICE)
+            os.environ.setdefault("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"{ENDPOINT}/v1/traces")
+            os.environ.setdefault("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", f"{ENDPOINT}/v1/logs")
+            _PROVIDERS.extend(example.setup_otel())  # (tracer provider, logger provider)
+            chat = example.chat
+            app.mount("/metrics", prometheus_client.make_asgi_app())  # what start_http_server serves
+
+        @app.post("/ask")
+        def ask_docs(body: Ask) -> dict[str, str]:
+            if chat is not None:
+                return {"answer": chat(client_sync, MODEL, body.question)}
+            response = client_sync.chat.completions.create(model=MODEL, messages=messages(body.question))
+            return {"answer": response.choices[0].message.content or ""}
 
     else:
         provider = None

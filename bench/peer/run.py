@@ -3,7 +3,9 @@
     python -m bench.peer [--rounds 6] [--requests 400] [--concurrency 8] [--budget 300] [--arms none,otel,...]
 
 Arms (bench/peer/app.py): none; official OpenTelemetry (FastAPI + openai-v2, OTLP traces);
-OpenLLMetry (traceloop-sdk); OpenLIT; ours (demo_app.telemetry with the demo app's LLM client).
+OpenLLMetry (traceloop-sdk); OpenLIT; ours-docs (docs/examples/minimal_openai_app.py's code);
+ours (demo_app.telemetry with the demo app's LLM client) and ours-5pct (the same, 5 % sampled;
+it shares ours' baseline).
 Each arm runs in its own venv from its lock (bench/peer/locks/<arm>.txt, built once and cached
 by bench/peer/venvs.py; "ours" uses the project's .venv and lock) and has its own baseline: the
 same app and packages with PEER_TELEMETRY=off, since package versions alone move throughput.
@@ -58,14 +60,21 @@ class Arm:
     title: str
     lock: Path | None  # None: the project's own .venv (requirements/app.txt)
     metrics: str  # how it ships metrics: "OTLP", "/metrics" or ""
+    app_arm: str = ""  # PEER_ARM of app.py when it differs from the name
+    env: tuple[tuple[str, str], ...] = ()  # extra settings of the instrumented app
+    baseline: str = ""  # another arm whose baseline this one shares (same venv and code)
 
 
+_SAMPLED = (("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.05"))
 ARMS = {
     "none": Arm("none", "no telemetry", LOCKS / "none.txt", ""),
     "otel": Arm("otel", "official OpenTelemetry (FastAPI + openai-v2 instrumentation, OTLP traces)", LOCKS / "otel.txt", "OTLP"),
     "openllmetry": Arm("openllmetry", "OpenLLMetry (`traceloop-sdk`)", LOCKS / "openllmetry.txt", "OTLP"),
     "openlit": Arm("openlit", "OpenLIT", LOCKS / "openlit.txt", "OTLP"),
-    "ours": Arm("ours", "this project (`demo_app.telemetry` + the demo app's LLM client)", None, "/metrics"),
+    "ours-docs": Arm("ours-docs", "this project, as `docs/examples/minimal_openai_app.py` shows (sync client)", None, "/metrics"),
+    "ours": Arm("ours", "this project's telemetry package (`demo_app.telemetry` + the demo app's LLM client)", None, "/metrics"),
+    "ours-5pct": Arm("ours-5pct", "the same at 5 % trace sampling (`parentbased_traceidratio` 0.05)", None, "/metrics",
+                     app_arm="ours", env=_SAMPLED, baseline="ours"),
 }
 BODIES = [{"question": q} for q in (
     "How do I rotate an API key?",
@@ -101,9 +110,10 @@ def _start_app(arm: Arm, python: Path, telemetry: bool, sim_url: str, otlp_url: 
     name = f"{arm.name}-{'on' if telemetry else 'off'}"
     env = {
         **_NO_INTERNET,
-        "PEER_ARM": arm.name,
+        "PEER_ARM": arm.app_arm or arm.name,
         "PEER_TELEMETRY": "on" if telemetry else "off",
         "PEER_OTLP_ENDPOINT": f"{otlp_url}/{arm.name}",
+        "OTEL_SERVICE_NAME": f"peer-{arm.name}",
         "OPENAI_BASE_URL": f"{sim_url}/v1",
         "OPENAI_API_KEY": "sim-key",
         "HOST": "127.0.0.1",
@@ -112,6 +122,7 @@ def _start_app(arm: Arm, python: Path, telemetry: bool, sim_url: str, otlp_url: 
         "LOG_LEVEL": "info",
         # Only ours imports the project (demo_app); the other venvs hold just their lock.
         "PYTHONPATH": str(ROOT) if arm.lock is None else "",
+        **(dict(arm.env) if telemetry else {}),
     }
     return start_process(name, [str(python), str(APP)], log_dir, env=env, ready_url=f"http://127.0.0.1:{port}/healthz",
                          url=f"http://127.0.0.1:{port}", port=port, timeout=60)
@@ -166,7 +177,8 @@ def measure(arms: list[str], rounds: int, requests: int, concurrency: int, warmu
         otlp = stack.enter_context(start_module("bench.peer.receiver", log_dir, name="receiver"))
         apps: dict[str, Proc] = {}  # "<arm>-off" / "<arm>-on"
         for name in arms:
-            for telemetry in ((False,) if name == "none" else (False, True)):
+            variants = (False,) if name == "none" else (True,) if ARMS[name].baseline else (False, True)
+            for telemetry in variants:
                 key = f"{name}-{'on' if telemetry else 'off'}"
                 try:
                     apps[key] = stack.enter_context(_start_app(ARMS[name], pythons[name], telemetry, sim.url, otlp.url, log_dir))
@@ -191,6 +203,10 @@ def measure(arms: list[str], rounds: int, requests: int, concurrency: int, warmu
             for key in (f"{name}-off", f"{name}-on"):
                 if key in apps:
                     apps.pop(key).stop()
+        for name in arms:  # without its baseline an arm has nothing to be compared with
+            if ARMS[name].baseline in failed and name not in failed:
+                failed[name] = f"its baseline ({ARMS[name].baseline}-off) is left out"
+                apps.pop(f"{name}-on").stop()
         arms = [a for a in arms if a not in failed]
         keys = list(apps)
         if "none-off" not in apps:
@@ -228,13 +244,16 @@ def measure(arms: list[str], rounds: int, requests: int, concurrency: int, warmu
 
         # Census: what each instrumented app emits per request, queues drained first.
         instrumented = [a for a in arms if f"{a}-on" in apps]
+        # /metrics first (every series exists after the rounds), so its own spans, if an arm
+        # traces the scrape, are exported before the census starts counting.
+        exposition = {
+            name: httpx.get(f"{apps[f'{name}-on'].url}/metrics", timeout=10, follow_redirects=True).text
+            for name in instrumented if ARMS[name].metrics == "/metrics"
+        }
         _say("census: waiting for the exporters to go quiet ...")
         before = _drained(otlp, instrumented)
-        exposition = {}
         for name in instrumented:
             run_fixed(apps[f"{name}-on"].url, "/ask", BODIES, census, 1)
-            if ARMS[name].metrics == "/metrics":
-                exposition[name] = httpx.get(f"{apps[f'{name}-on'].url}/metrics", timeout=10).text
         for name in instrumented:
             apps[f"{name}-on"].stop(timeout=30)  # SIGTERM: the SDKs flush at exit
         after = _drained(otlp, instrumented, quiet_s=3.0, timeout=30.0)
@@ -252,7 +271,8 @@ def _figures(arms: list[str], keys: list[str], per_round: dict[str, dict[str, li
     rows = []
     for name in arms:
         arm = ARMS[name]
-        base = per_round[f"{name}-off"]
+        base_key = f"{arm.baseline or name}-off"
+        base = per_round[base_key]
         key = f"{name}-on" if f"{name}-on" in per_round else f"{name}-off"
         cur = per_round[key]
         row: dict[str, Any] = {
@@ -268,8 +288,9 @@ def _figures(arms: list[str], keys: list[str], per_round: dict[str, dict[str, li
             "added_cpu_ms_per_request": paired_difference(cur["cpu_ms"], base["cpu_ms"]),
             "p50_ms": round(percentile(latencies[key], 50) * 1000, 2),
             "p99_ms": round(percentile(latencies[key], 99) * 1000, 2),
-            "baseline_p50_ms": round(percentile(latencies[f"{name}-off"], 50) * 1000, 2),
-            "baseline_p99_ms": round(percentile(latencies[f"{name}-off"], 99) * 1000, 2),
+            "baseline": base_key,
+            "baseline_p50_ms": round(percentile(latencies[base_key], 50) * 1000, 2),
+            "baseline_p99_ms": round(percentile(latencies[base_key], 99) * 1000, 2),
             "rss_mb": round(max(cur["rss_mb"]), 1),
             "baseline_rss_mb": round(max(base["rss_mb"]), 1),
         }
@@ -365,6 +386,9 @@ def main() -> None:
         parser.error(f"unknown arms {unknown}; known: {', '.join(ARMS)}")
     if "none" not in arms:
         arms.insert(0, "none")  # the reference every ratio to "no telemetry" needs
+    for name in list(arms):  # an arm that shares another's baseline needs that arm running
+        if ARMS[name].baseline and ARMS[name].baseline not in arms:
+            arms.insert(arms.index(name), ARMS[name].baseline)
     result = measure(arms, args.rounds, args.requests, args.concurrency, args.warmup, args.census, args.budget)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     OUT_JSON.write_text(json.dumps(result, indent=2) + "\n")

@@ -51,13 +51,16 @@ def per_request(before: Mapping[str, Any], after: Mapping[str, Any], requests: i
 
 def prom_series(exposition: str) -> tuple[int, list[str]]:
     """Distinct metric points of a Prometheus text exposition, counted as OTLP counts them: a
-    histogram's buckets, _sum and _count are one point, `_created` none; returns (points, metric family names)."""
+    histogram's buckets, _sum and _count are one point, `_created` none; prometheus-client's
+    process_*/python_* runtime families are left out. Returns (points, metric family names)."""
     from prometheus_client.parser import text_string_to_metric_families
 
     points: set[str] = set()
     names: set[str] = set()
     for family in text_string_to_metric_families(exposition):
         for sample in family.samples:
+            if family.name.startswith(("process_", "python_")):
+                continue  # prometheus-client's runtime collectors: not telemetry of the requests
             if sample.name.endswith("_created"):
                 continue  # a start timestamp beside the point, not a point (OTLP carries it inside)
             labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()) if k not in {"le", "quantile"})

@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, PlatformCollector, generate_latest
 
 from bench._common import start_module
 from bench.peer.receiver import count_export
@@ -86,6 +86,7 @@ def test_a_prometheus_histogram_is_one_point_per_label_set():
     for model in ("a", "b"):
         hist.labels(model=model).observe(0.3)
     counter.labels(model="a").inc()
+    PlatformCollector(registry=registry)  # python_info: a runtime family, not request telemetry
     # Two histograms (each buckets + _sum + _count) and one counter (_total and _created).
     assert prom_series(generate_latest(registry).decode()) == (3, ["c", "d_seconds"])
 
