@@ -145,6 +145,16 @@ _VARIABLES = {
         .default_value(".*")
         .current(dashboard_models.VariableOption(selected=True, text=".*", value=".*"))
     ),
+    # One conversation's id (gen_ai.conversation.id), exact: the conversations dashboard's
+    # recent-conversations table sets it (var-conversation_id=<id>). No metric has the id,
+    # so it cannot be a label_values() variable; empty shows no conversation.
+    "conversation_id": lambda: (
+        dashboard.TextBoxVariable("conversation_id")
+        .label("Conversation id")
+        .description("The conversation to show (the conversation_id a client sent to /v1/ask); click one in Recent conversations.")
+        .default_value("")
+        .current(dashboard_models.VariableOption(selected=True, text="", value=""))
+    ),
 }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from grafana_foundation_sdk.builders import dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from . import agents, budgets, cost, errors, overview, rag_quality, slo, stack_health
+from . import agents, budgets, conversations, cost, errors, overview, rag_quality, slo, stack_health
 
 __all__ = ["DASHBOARDS", "OUTPUT_DIR", "render", "render_all", "write_all"]
 
@@ -26,6 +26,7 @@ DASHBOARDS: dict[str, Callable[[], dashboard.Dashboard]] = {
     "llm-stack-health": stack_health.build,
     "llm-errors": errors.build,
     "llm-budgets": budgets.build,
+    "llm-conversations": conversations.build,
 }
 
 

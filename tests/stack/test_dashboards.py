@@ -21,10 +21,11 @@ import yaml
 
 from demo_app.contract import load_contract
 
-UIDS = {"llm-overview", "llm-cost", "llm-rag-quality", "llm-agents", "llm-slo", "llm-stack-health", "llm-errors", "llm-budgets"}
+UIDS = {"llm-overview", "llm-cost", "llm-rag-quality", "llm-agents", "llm-slo", "llm-stack-health", "llm-errors", "llm-budgets",
+        "llm-conversations"}
 VARIABLES = {"model": "gen_ai_request_model", "feature": "feature", "tier": "user_tier", "error_type": "error_type"}
 # Free-text variables (no label_values query): the Errors dashboard's one trace.
-TEXTBOX_VARIABLES = {"trace_id"}
+TEXTBOX_VARIABLES = {"trace_id", "conversation_id"}
 TARGET_LABELS = {"job", "instance"}  # added by Prometheus to every scraped series
 
 # Series written by Tempo's metrics generator (remote write), with their labels
