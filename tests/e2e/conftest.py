@@ -54,7 +54,9 @@ SCENARIO_ORDER = (
     "budget-burn",
 )
 # Where each file's tests run in a whole-folder run (files not listed run before the dashboards).
-_FILE_RANK = {"test_native_cli": 0, "test_baseline": 1, "test_fault_ttl": 2, "test_scenarios": 3, "test_resolution": 4,
+# test_conversations reads the baseline's spans right after it, before the scenarios' traffic
+# pushes them out of the OTLP sink (it keeps only its newest items).
+_FILE_RANK = {"test_native_cli": 0, "test_baseline": 1, "test_conversations": 1, "test_fault_ttl": 2, "test_scenarios": 3, "test_resolution": 4,
               "test_dashboards": 9}
 _UNLISTED_RANK = 5
 
