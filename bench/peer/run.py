@@ -46,7 +46,7 @@ from bench.peer.stats import emits_text, paired_difference, paired_ratio, per_re
 from bench.peer.venvs import VenvError, ensure_venv
 from demo_app.procs import Proc, free_port, start_process
 
-__all__ = ["ARMS", "main", "measure", "to_markdown"]
+__all__ = ["ARMS", "main", "measure", "round_order", "to_markdown"]
 
 LOCKS = Path(__file__).resolve().parent / "locks"
 APP = Path(__file__).resolve().parent / "app.py"
@@ -126,6 +126,16 @@ def _start_app(arm: Arm, python: Path, telemetry: bool, sim_url: str, otlp_url: 
     }
     return start_process(name, [str(python), str(APP)], log_dir, env=env, ready_url=f"http://127.0.0.1:{port}/healthz",
                          url=f"http://127.0.0.1:{port}", port=port, timeout=60)
+
+
+def round_order(groups: list[list[str]], r: int) -> list[str]:
+    """The apps of round `r`: groups rotated so each goes first in turn, and within a group the
+    baseline first in even rounds, last in odd ones (neither always gets the warmer machine)."""
+    shift = r % len(groups) if groups else 0
+    order: list[str] = []
+    for group in groups[shift:] + groups[:shift]:
+        order += group if r % 2 == 0 else group[::-1]
+    return order
 
 
 def _stats(otlp: Proc) -> dict[str, Any]:
@@ -213,6 +223,15 @@ def measure(arms: list[str], rounds: int, requests: int, concurrency: int, warmu
             raise RuntimeError("the no-telemetry arm did not run: " + failed.get("none", "?"))
         _say(f"{len(keys)} apps ready ({', '.join(keys)}); {rounds} rounds of {requests} requests, {concurrency} workers")
 
+        # An arm's apps (baseline first) form a group measured back to back, so each paired ratio
+        # compares minutes-apart rounds of the same machine load, not rounds far apart.
+        groups: list[list[str]] = []
+        for name in arms:
+            home = ARMS[name].baseline or name
+            group = next((g for g in groups if g[0] == f"{home}-off"), None)
+            if group is None:
+                groups.append(group := [])
+            group += [k for k in (f"{name}-off", f"{name}-on") if k in apps]
         per_round: dict[str, dict[str, list[float]]] = {k: {"rps": [], "cpu_ms": [], "rss_mb": []} for k in keys}
         latencies: dict[str, list[float]] = {k: [] for k in keys}
         done = 0
@@ -223,7 +242,7 @@ def measure(arms: list[str], rounds: int, requests: int, concurrency: int, warmu
                 _say(f"out of time: {r} of {rounds} rounds done")
                 break
             t0 = time.monotonic()
-            for key in keys[r % len(keys):] + keys[: r % len(keys)]:  # each app goes first in turn
+            for key in round_order(groups, r):
                 pid = apps[key].popen.pid
                 before = _cpu_s(pid)
                 res = run_fixed(apps[key].url, "/ask", BODIES, requests, concurrency)

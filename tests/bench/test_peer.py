@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, PlatformCol
 
 from bench._common import start_module
 from bench.peer.receiver import count_export
-from bench.peer.run import to_markdown
+from bench.peer.run import round_order, to_markdown
 from bench.peer.stats import emits_text, paired_difference, paired_ratio, per_request, prom_series, spread
 
 
@@ -140,3 +140,12 @@ def test_the_table_has_a_row_per_arm_and_names_what_was_left_out():
     assert "| OpenLIT | 1.0 (0.9-1.1) |" in table and "6 spans, 1 logs |" in table
     assert "- openllmetry: its venv could not be built: no registry" in table and "pip says" not in table
     assert "Only 2 of 3 rounds" in table
+
+
+def test_round_order_keeps_an_arm_beside_its_baseline_and_rotates():
+    groups = [["none-off"], ["otel-off", "otel-on"], ["ours-off", "ours-on", "ours-5pct-on"]]
+    assert round_order(groups, 0) == ["none-off", "otel-off", "otel-on", "ours-off", "ours-on", "ours-5pct-on"]
+    assert round_order(groups, 1) == ["otel-on", "otel-off", "ours-5pct-on", "ours-on", "ours-off", "none-off"]
+    assert round_order(groups, 2) == ["ours-off", "ours-on", "ours-5pct-on", "none-off", "otel-off", "otel-on"]
+    # Every app runs exactly once per round.
+    assert all(sorted(round_order(groups, r)) == sorted(k for g in groups for k in g) for r in range(6))
