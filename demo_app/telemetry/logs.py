@@ -9,11 +9,13 @@ background thread, so a slow or dead log backend never blocks a request.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
+import orjson
 import structlog
 from opentelemetry import context as otel_context
 from opentelemetry._logs import SeverityNumber
@@ -170,6 +172,19 @@ def build_logger_provider(resource: Resource, timeout_s: float, on_drop: DropCal
     return provider
 
 
+def _render_json(event_dict: EventDict, **kwargs: Any) -> str:
+    """One JSON object per line, rendered by orjson (several times faster than json.dumps).
+
+    Non-string keys become strings as json.dumps would make them; `default` is structlog's
+    fallback for objects JSON has no type for (their repr). Anything orjson still refuses (an
+    integer wider than 64 bits) goes through json.dumps, so a line is never lost to the renderer.
+    """
+    try:
+        return orjson.dumps(event_dict, default=kwargs.get("default"), option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(event_dict, **kwargs)
+
+
 def configure_logging(service: str, level: str, logger_provider: LoggerProvider | None) -> None:
     """Configure structlog and the stdlib root logger for this process (idempotent).
 
@@ -187,7 +202,7 @@ def configure_logging(service: str, level: str, logger_provider: LoggerProvider 
         _mask_event,
     ]
     tail: list[Processor] = [_ShipToOtlp(logger_provider)] if logger_provider is not None else []
-    tail += [_order_fields, structlog.processors.JSONRenderer()]
+    tail += [_order_fields, structlog.processors.JSONRenderer(serializer=_render_json)]
     numeric_level = logging.getLevelName(level.upper())
     structlog.configure(
         processors=shared + tail,
