@@ -394,7 +394,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests per app per round")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=100)
-    parser.add_argument("--census", type=int, default=50, help="sequential requests per arm counted at the receiver")
+    parser.add_argument("--census", type=int, default=100, help="sequential requests per arm counted at the receiver")
     parser.add_argument("--budget", type=float, default=300.0, help="seconds at most, venv builds included")
     args = parser.parse_args()
     # `python -m bench` stops an overrunning benchmark with SIGTERM: unwind, so every app,
