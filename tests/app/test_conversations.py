@@ -57,6 +57,8 @@ def test_the_second_turn_sends_the_first_to_the_model(app, post, sink) -> None:
     assert [(s["attributes"]["gen_ai.conversation.id"], s["attributes"]["app.conversation.turn"]) for s in servers] == [(cid, 1), (cid, 2)]
     chat = poll_until(lambda: next((s for s in sink.spans(second["trace_id"]) if s["name"].startswith("chat ")), None), "chat span", 20)
     assert chat["attributes"]["gen_ai.conversation.id"] == cid
+    # The history follows the shared system prompt: the provider's prompt cache still serves that prefix.
+    assert chat["attributes"]["gen_ai.usage.cache_read.input_tokens"] > 0
     messages = json.loads(chat["attributes"]["gen_ai.input.messages"])  # the shared app captures content
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert [messages[1]["content"], messages[3]["content"]] == list(QUESTIONS)
