@@ -76,10 +76,10 @@ def _create_counter_series(tel: Telemetry, settings: AppSettings, budgets: Budge
             tel.metric("llmapp_llm_retries_total").labels(gen_ai_request_model=model, reason=reason)
         tel.metric("llmapp_unpriced_responses_total").labels(gen_ai_request_model=model)
         tel.metric("llmapp_cache_savings_usd_total").labels(gen_ai_request_model=model)
-        # The cache hit ratio's numerator, for the answer of the model asked for (the usual case).
-        tel.metric("gen_ai_client_inference_usage_cache_read_input_tokens_total").labels(
-            gen_ai_operation_name="chat", gen_ai_provider_name=entry.provider, gen_ai_request_model=model, gen_ai_response_model=model
-        )
+        # Not the semconv cache-read counter: like every gen_ai_* family it appears with the
+        # first call, as any semconv app's does (an idle app feeds no GenAI panel; the cache
+        # hit ratio is a ratio of rates under steady traffic, so a missed first increment is
+        # one call's worth of tokens).
         if entry.fallback is not None:
             tel.metric("llmapp_llm_fallbacks_total").labels(gen_ai_request_model=model, fallback_model=entry.fallback)
     for source in ("app", "provider"):

@@ -61,7 +61,8 @@ TOKEN_USAGE = Histogram(
     buckets=TOKEN_BUCKETS,
 )
 COST = Counter(  # exposed as llmapp_cost_usd_total
-    "llmapp_cost_usd", "Estimated spend in US dollars.", ["gen_ai_request_model", "feature", "user_tier"]
+    # `team` feeds the budget rules' team scope: a team your budgets file lists, else "_other".
+    "llmapp_cost_usd", "Estimated spend in US dollars.", ["gen_ai_request_model", "feature", "user_tier", "team"]
 )
 
 log = logging.getLogger("my_llm_app")
@@ -87,7 +88,7 @@ def _exemplar(span: trace.Span) -> dict[str, str] | None:
     return {"trace_id": format(ctx.trace_id, "032x")} if ctx.trace_flags.sampled else None
 
 
-def chat(client: openai.OpenAI, model: str, prompt: str, feature: str = "qa", user_tier: str = "free") -> str:
+def chat(client: openai.OpenAI, model: str, prompt: str, feature: str = "qa", user_tier: str = "free", team: str = "_other") -> str:
     """One chat completion with its GenAI span, duration and token histograms, and cost."""
     tracer = trace.get_tracer("my_llm_app")
     attributes = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": PROVIDER, "gen_ai.request.model": model}
@@ -117,6 +118,8 @@ def chat(client: openai.OpenAI, model: str, prompt: str, feature: str = "qa", us
             "gen_ai.response.finish_reasons": [c.finish_reason or "" for c in response.choices],
             "gen_ai.usage.input_tokens": usage.prompt_tokens,
             "gen_ai.usage.output_tokens": usage.completion_tokens,
+            # Prompt-cache hits (OpenAI reports them inside the input tokens): the cache panels' numerator.
+            "gen_ai.usage.cache_read.input_tokens": getattr(usage.prompt_tokens_details, "cached_tokens", None) or 0,
         })
         exemplar = _exemplar(span)
         OPERATION_DURATION.labels(**labels, gen_ai_response_model=response_model, error_type="").observe(
@@ -127,7 +130,7 @@ def chat(client: openai.OpenAI, model: str, prompt: str, feature: str = "qa", us
                 count, exemplar=exemplar
             )
         price_in, price_out = PRICES.get(model, (0.0, 0.0))
-        COST.labels(gen_ai_request_model=model, feature=feature, user_tier=user_tier).inc(
+        COST.labels(gen_ai_request_model=model, feature=feature, user_tier=user_tier, team=team).inc(
             (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
         )
         log.info("llm call done", extra={"gen_ai.request.model": model, "duration_ms": round(elapsed * 1000, 1)})
