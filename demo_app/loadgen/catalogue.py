@@ -17,7 +17,7 @@ from typing import Any
 from demo_app.loadgen.driver import LoadStream
 from demo_app.loadgen.mix import DEFAULT_MIX
 
-__all__ = ["Fault", "ExpectedAlert", "Scenario", "SCENARIOS", "get_scenario", "THRESHOLD_BUDGET_S", "SLO_BUDGET_S"]
+__all__ = ["Fault", "ExpectedAlert", "Scenario", "SCENARIOS", "get_scenario", "THRESHOLD_BUDGET_S", "SLO_BUDGET_S", "ERROR_RATE_BUDGET_S"]
 
 THRESHOLD_BUDGET_S = 90.0  # threshold alerts: rate window fills + `for:` + group_wait, with room
 SLO_BUDGET_S = 240.0  # burn-rate alerts: both windows of the pair must exceed the factor
@@ -110,6 +110,11 @@ _NEW_ERROR_TYPE = frozenset({"LLMNewErrorType"})
 # feature's or tier's 5-minute spend rate may pass its monthly budget (demo month: 1 hour).
 _BUDGET_TICKETS = frozenset({"LLMBudgetProjectedOverrun", "LLMBudgetBurnSlow"})
 BUDGET_BURN_S = 120.0  # the 2m window must pass 14.4x (~55 s at ~33x), then `for: 30s`: ~90 s measured
+# LLMHighErrorRate waits `for: 45s` (15 s more than the other threshold alerts, so that
+# LLMProviderOutage reaches Alertmanager first and inhibits it): 90 s left too little room -
+# two full clean-clone runs delivered it at 86.3 and 84.6 s (pending only after ~35 s: the
+# 1m ratio needs sim-large's slow calls to fail and the 0.05 calls/s guard to hold).
+ERROR_RATE_BUDGET_S = 120.0
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
@@ -127,6 +132,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected=(ExpectedAlert("LLMHighErrorRate", {"gen_ai_request_model": "sim-large"}),),
         faults=(Fault("error", rate=0.5, value=500, model="sim-large"),),
         load=(_BACKGROUND,),
+        budget_s=ERROR_RATE_BUDGET_S,
         allowed=_LATENCY_SLO | _NEW_ERROR_TYPE,
     ),
     Scenario(

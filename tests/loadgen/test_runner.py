@@ -131,7 +131,7 @@ class TestRunScenario:
         display = Recorder()
         result = run(display=display)
         assert stack.cleared == 1
-        assert [body for body, _ in stack.injected] == [{"kind": "error", "rate": 0.5, "ttl_s": 150, "value": 500, "model": "sim-large"}]
+        assert [body for body, _ in stack.injected] == [{"kind": "error", "rate": 0.5, "ttl_s": 180, "value": 500, "model": "sim-large"}]
         assert stack.removed == ["f1"]
         assert result.ok and result.delivered and not result.interrupted and not result.resolve_waited
         timeline = result.timelines[0]
