@@ -9,7 +9,7 @@ logs (the Tempo data source's trace-to-logs). Alert LLMNewErrorType points here.
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import dashboard
+from grafana_foundation_sdk.builders import dashboard, stat
 from grafana_foundation_sdk.models import dashboard as dashboard_models
 
 from .common import (
@@ -63,6 +63,19 @@ def _seen(func: str) -> str:
     return f"1000 * {func}((timestamp({grew}))[$__range:15s])"
 
 
+def _failed_share(title: str, description: str, metric: str, selector: str) -> stat.Panel:
+    """A stat of the share of `metric` (a count) with a non-empty error_type, within `selector`."""
+    return stat_panel(
+        title,
+        description,
+        [prom(f'sum(rate({metric}{{error_type!="", {selector}}}[$__rate_interval])) / sum(rate({metric}{{{selector}}}[$__rate_interval]))')],
+        unit="percentunit",
+        decimals=2,
+        width=8,
+        thresholds=[(None, "green"), (0.01, "orange"), (0.05, "red")],
+    )
+
+
 def build() -> dashboard.Dashboard:
     return (
         new_dashboard(
@@ -74,36 +87,20 @@ def build() -> dashboard.Dashboard:
         )
         .with_row(dashboard.Row("Error ratios"))
         .with_panel(
-            stat_panel(
+            _failed_share(
                 "Requests failed",
                 "Share of admitted /v1/ask and /v1/agent requests that ended in a 5xx for their caller, after retries "
                 "and fallback (llmapp_requests_total, selected models and features).",
-                [
-                    prom(
-                        f'sum(rate({_REQUESTS}{{error_type!="", {MODEL}, {FEATURE}}}[$__rate_interval]))'
-                        f" / sum(rate({_REQUESTS}{{{MODEL}, {FEATURE}}}[$__rate_interval]))"
-                    )
-                ],
-                unit="percentunit",
-                decimals=2,
-                width=8,
-                thresholds=[(None, "green"), (0.01, "orange"), (0.05, "red")],
+                _REQUESTS,
+                f"{MODEL}, {FEATURE}",
             )
         )
         .with_panel(
-            stat_panel(
+            _failed_share(
                 "LLM calls failed",
                 "Share of LLM call attempts that failed (retried ones too), selected models.",
-                [
-                    prom(
-                        f'sum(rate({_CALLS}{{error_type!="", {MODEL}}}[$__rate_interval]))'
-                        f" / sum(rate({_CALLS}{{{MODEL}}}[$__rate_interval]))"
-                    )
-                ],
-                unit="percentunit",
-                decimals=2,
-                width=8,
-                thresholds=[(None, "green"), (0.01, "orange"), (0.05, "red")],
+                _CALLS,
+                MODEL,
             )
         )
         .with_panel(
