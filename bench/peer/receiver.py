@@ -5,7 +5,7 @@ Every arm exports to its own path prefix (http://127.0.0.1:PORT/<arm>/v1/traces,
 spans (and how many of each name), log records, metric data points and the distinct series
 (metric name + point attributes). GET /stats serves the counts per arm as JSON. Unlike
 demo_app.native.otlp_sink it keeps no items, so its memory stays flat under load; unlike
-bench.null_otlp it decodes, which is what the "emits" column needs.
+bench.null_otlp (whose handler it extends) it decodes, which is what the "emits" column needs.
 
     HOST=127.0.0.1 PORT=4318 python -m bench.peer.receiver
 """
@@ -13,15 +13,14 @@ bench.null_otlp it decodes, which is what the "emits" column needs.
 from __future__ import annotations
 
 import gzip
-import json
-import os
 import threading
 import zlib
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["Counts", "count_export", "main"]
+from bench.null_otlp import NullOtlpHandler, main
+
+__all__ = ["Counts", "count_export"]
 
 
 @dataclass
@@ -110,62 +109,28 @@ _lock = threading.Lock()
 _SIGNALS = ("traces", "logs", "metrics")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as a real collector would
+class _Handler(NullOtlpHandler):
+    """The null receiver's replies, with a hook that decodes and counts per arm."""
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _reply(self, code: int, body: bytes, content_type: str) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def on_export(self, body: bytes) -> tuple[int, str] | None:
         parts = self.path.split("?", 1)[0].strip("/").split("/")
         # /<arm>/v1/<signal>; an exporter pointed at the bare endpoint lands under "_".
         arm, signal = (parts[0], parts[-1]) if len(parts) >= 3 else ("_", parts[-1])
         if signal not in _SIGNALS:
-            self._reply(404, b"{}", "application/json")
-            return
+            return 404, f"unknown signal {signal!r}"
         content_type = self.headers.get("Content-Type", "application/x-protobuf")
         try:
             counts = count_export(signal, _decompress(body, self.headers.get("Content-Encoding", "")), content_type)
         except Exception as exc:  # a malformed body: say so, as a collector would
-            self._reply(400, json.dumps({"error": str(exc)[:200]}).encode(), "application/json")
-            return
+            return 400, str(exc)
         with _lock:
             _counts.setdefault(arm, Counts()).add(counts)
-        # An empty Export*ServiceResponse is zero bytes; JSON senders get {}.
-        if "json" in content_type:
-            self._reply(200, b"{}", "application/json")
-        else:
-            self._reply(200, b"", "application/x-protobuf")
+        return None
 
-    def do_GET(self) -> None:
-        if self.path == "/healthz":
-            self._reply(200, b'{"status": "ok"}', "application/json")
-        elif self.path == "/stats":
-            with _lock:
-                stats = {arm: c.to_json() for arm, c in _counts.items()}
-            self._reply(200, json.dumps(stats).encode(), "application/json")
-        else:
-            self._reply(404, b"{}", "application/json")
-
-
-def main() -> None:
-    server = ThreadingHTTPServer((os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "4318"))), _Handler)
-    server.daemon_threads = True
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    def stats(self) -> dict[str, Any]:
+        with _lock:
+            return {arm: c.to_json() for arm, c in _counts.items()}
 
 
 if __name__ == "__main__":
-    main()
+    main(_Handler)

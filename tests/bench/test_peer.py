@@ -149,3 +149,14 @@ def test_round_order_keeps_an_arm_beside_its_baseline_and_rotates():
     assert round_order(groups, 2) == ["ours-off", "ours-on", "ours-5pct-on", "none-off", "otel-off", "otel-on"]
     # Every app runs exactly once per round.
     assert all(sorted(round_order(groups, r)) == sorted(k for g in groups for k in g) for r in range(6))
+
+
+def test_the_null_receiver_shares_the_replies_and_counts_bytes_only(tmp_path):
+    with start_module("bench.null_otlp", tmp_path, name="null") as receiver:
+        body = _traces("a").SerializeToString()
+        assert httpx.post(f"{receiver.url}/v1/traces", content=body,
+                          headers={"Content-Type": "application/x-protobuf"}).content == b""
+        assert httpx.post(f"{receiver.url}/v1/logs", content=b"{}",
+                          headers={"Content-Type": "application/json"}).json() == {}
+        assert httpx.get(f"{receiver.url}/healthz").json() == {"status": "ok"}
+        assert httpx.get(f"{receiver.url}/stats").json() == {"requests": 2, "bytes": len(body) + 2}
