@@ -109,7 +109,7 @@ _NEW_ERROR_TYPE = frozenset({"LLMNewErrorType"})
 # The budget tickets are allowed wherever a scenario's extra traffic really spends more: a
 # feature's or tier's 5-minute spend rate may pass its monthly budget (demo month: 1 hour).
 _BUDGET_TICKETS = frozenset({"LLMBudgetProjectedOverrun", "LLMBudgetBurnSlow"})
-BUDGET_BURN_S = 120.0  # the 2m window must pass 14.4x (~55 s at ~33x), then `for: 30s`: ~90 s measured
+BUDGET_BURN_S = 135.0  # the 2m window must pass 14.4x (~55 s at ~33x), then `for: 30s`: 88-91 s measured, 1.3x leaves too little room on a busy machine
 # LLMHighErrorRate waits `for: 45s` (15 s more than the other threshold alerts, so that
 # LLMProviderOutage reaches Alertmanager first and inhibits it): 90 s left too little room -
 # two full clean-clone runs delivered it at 86.3 and 84.6 s (pending only after ~35 s: the
