@@ -15,14 +15,18 @@ What the file gives the alerts and dashboards, for ANY model an app reports:
   has LLM calls (LLMHighLatencyP95 compares the p95 with it);
 - `gen_ai_request_model_gen_ai_token_type:llm_model_price_usd_per_token:catalogue`: the price of
   one input and one output token of each priced model;
+- `gen_ai_request_model_gen_ai_token_type:llm_model_cache_discount_usd_per_token:catalogue`: what
+  a cached input token costs less than an uncached one (input - cached_input), for each priced
+  model with a lower `cached_input` price;
 - USD per hour computed from the semconv token-usage histogram times those prices, by model and
   token type, by model and in total (LLMCostSpike and the cost panels read these), and the
   tokens per second of models without a price (their cost is absent, not 0).
 
 The contract's `gen_ai_token_type` has only `input` and `output`: cached prompt tokens are
-counted as input by the token metric, so they are priced at the input price here (the app's own
-llmapp_cost_usd_total prices them at `cached_input`; with prompt caching the computed cost is
-therefore an upper bound).
+counted as input by the token metric. The input row therefore takes off the cache discount for
+the cached ones (gen_ai_client_inference_usage_cache_read_input_tokens_total), so it prices them
+at `cached_input`, as the app's own llmapp_cost_usd_total does; a model without cache reads (or
+an app that does not report them) is priced at the full input price.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ THRESHOLD = "gen_ai_request_model:gen_ai_client_operation_duration_seconds:p95_t
 CATALOGUE_THRESHOLD = "gen_ai_request_model:llm_model_p95_threshold_seconds:catalogue"
 DEFAULT_THRESHOLD = ":llm_model_p95_threshold_seconds:default"
 PRICE = "gen_ai_request_model_gen_ai_token_type:llm_model_price_usd_per_token:catalogue"
+CACHE_DISCOUNT = "gen_ai_request_model_gen_ai_token_type:llm_model_cache_discount_usd_per_token:catalogue"
+_CACHE_READS = "gen_ai_client_inference_usage_cache_read_input_tokens_total"
 COST_BY_TYPE = "gen_ai_request_model_gen_ai_token_type:gen_ai_client_token_usage_cost_usd_per_hour:rate1m"
 COST_BY_MODEL = "gen_ai_request_model:gen_ai_client_token_usage_cost_usd_per_hour:rate1m"
 COST_TOTAL = ":gen_ai_client_token_usage_cost_usd_per_hour:rate1m"
@@ -123,23 +129,48 @@ def _threshold_group(cat: Catalogue) -> list[str]:
                 f"        expr: vector({_per_token(getattr(price, token_type))})",
                 f"        labels: {{gen_ai_request_model: {_label_value(name)}, gen_ai_token_type: {token_type}}}",
             ]
+    discounted = [(name, price.input - price.cached_input) for name, price in priced
+                  if price.cached_input is not None and price.cached_input < price.input]
+    if discounted:
+        lines.append("      # USD per token a cached input token costs less (input - cached_input), on the input row.")
+    for name, per_million in discounted:
+        lines += [
+            f"      - record: {CACHE_DISCOUNT}",
+            f"        expr: vector({_per_token(round(per_million, 9))})",
+            f"        labels: {{gen_ai_request_model: {_label_value(name)}, gen_ai_token_type: input}}",
+        ]
     return lines
 
 
 def _cost_group() -> list[str]:
     tokens = f"sum by (gen_ai_request_model, gen_ai_token_type) (rate({_TOKENS}[1m]))"
+    full_price = [
+        f"            {tokens}",
+        "            * on (gen_ai_request_model, gen_ai_token_type)",
+        f"            {PRICE}",
+    ]
     lines = [
         "  - name: llm-cost-computed",
         "    rules:",
         "      # Spend in USD per hour computed in Prometheus: tokens per second (the semconv",
-        "      # token-usage histogram, any app) x the catalogue price x 3600.",
+        "      # token-usage histogram, any app) x the catalogue price x 3600, less the cache",
+        "      # discount of the cached input tokens where the model has cache reads and a",
+        "      # discount (`or` keeps the full price where either is absent).",
     ]
     lines += [
         f"      - record: {COST_BY_TYPE}",
         "        expr: |",
-        f"          {tokens}",
-        "          * on (gen_ai_request_model, gen_ai_token_type)",
-        f"          {PRICE}",
+        "          (",
+        "            (",
+        *["  " + line for line in full_price],
+        "            )",
+        "            - on (gen_ai_request_model, gen_ai_token_type)",
+        f"            sum by (gen_ai_request_model) (rate({_CACHE_READS}[1m]))",
+        "            * on (gen_ai_request_model) group_left (gen_ai_token_type)",
+        f"            {CACHE_DISCOUNT}",
+        "            or",
+        *full_price,
+        "          )",
         "          * 3600",
     ]
     lines += [
@@ -168,7 +199,8 @@ def render(cat: Catalogue, source: Path) -> str:
         "# Per-model settings as series, so every alert and cost panel covers any model an app",
         "# reports: listed models get their catalogue threshold and price, others the default",
         "# threshold and no price (cost absent; their tokens are counted as unpriced). Cached",
-        "# prompt tokens are input tokens to the token metric and are priced as input here.",
+        "# prompt tokens are input tokens to the token metric; the input row takes off their",
+        "# cache discount (input - cached_input price), as the app's llmapp_cost_usd_total does.",
         "",
         "groups:",
         *_threshold_group(cat),
