@@ -40,7 +40,7 @@ class InstrumentedRetriever:
                     "app.feature": feature,
                 },
             )
-            self._duration.labels(feature=feature).observe(elapsed)
-            self._returned.labels(feature=feature).observe(len(hits))
-            self._top.labels(feature=feature).observe(top)
+            self._duration.labels().observe(elapsed)
+            self._returned.labels().observe(len(hits))
+            self._top.labels().observe(top)
             return hits

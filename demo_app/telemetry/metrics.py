@@ -109,7 +109,8 @@ class ContractMetric:
     """A prometheus_client metric whose label values are checked against the contract.
 
     It wraps the metric rather than subclassing it: `labels()` checks the values, then asks
-    the metric for its child through prometheus_client's public `labels()`; for a histogram
+    the metric for its child through prometheus_client's public `labels()` (a metric without
+    labels answers `labels()` with itself); for a histogram
     marked `exemplars: true` the child comes wrapped so that `observe()` attaches the current
     span. Everything else a child does is prometheus_client's own.
     """
@@ -159,7 +160,9 @@ class ContractMetric:
         self._wrapped.clear()
 
     def _child(self, fixed: dict[str, str]) -> Any:
-        child = self.metric.labels(**fixed)
+        # A metric without labels is its own (only) child: prometheus_client refuses
+        # `labels()` on it, but callers keep one calling convention for every metric.
+        child = self.metric.labels(**fixed) if self._labels else self.metric
         if not self._exemplars:
             return child
         key = tuple(fixed[name] for name in self._labels)

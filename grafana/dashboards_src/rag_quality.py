@@ -100,32 +100,34 @@ def build() -> dashboard.Dashboard:
                 [prom(_score_distribution("relevancy"), heatmap_buckets=True, instant=True)],
             )
         )
+        # Retrieval metrics carry no feature label (one index serves every feature), so the
+        # $feature variable does not filter this row.
         .with_row(dashboard.Row("Retrieval"))
         .with_panel(
             timeseries_panel(
-                "Retrieval latency p50 / p95 by feature",
-                "Time to retrieve documents for one question (BM25). p95 from the recording rule, p50 from the raw histogram.",
+                "Retrieval latency p50 / p95",
+                "Time to retrieve documents for one question (BM25), all features. p95 from the recording rule, "
+                "p50 from the raw histogram.",
                 [
                     prom(
-                        "histogram_quantile(0.50, sum by (feature, le) ("
-                        f"rate(llmapp_rag_retrieval_duration_seconds_bucket{{{FEATURE}}}[$__rate_interval])))",
-                        "p50 {{feature}}",
+                        "histogram_quantile(0.50, sum by (le) (rate(llmapp_rag_retrieval_duration_seconds_bucket[$__rate_interval])))",
+                        "p50",
                         ref="A",
                     ),
-                    prom(f"feature:llmapp_rag_retrieval_duration_seconds:p95_1m{{{FEATURE}}}", "p95 {{feature}}", ref="B"),
+                    prom(":llmapp_rag_retrieval_duration_seconds:p95_1m", "p95", ref="B"),
                 ],
                 unit="s",
             )
         )
         .with_panel(
             timeseries_panel(
-                "Documents returned (mean) by feature",
+                "Documents returned (mean)",
                 "Average number of documents retrieval returned per question. Zero means the question matched nothing.",
                 [
                     prom(
-                        f"sum by (feature) (rate(llmapp_rag_documents_returned_sum{{{FEATURE}}}[$__rate_interval]))"
-                        f" / sum by (feature) (rate(llmapp_rag_documents_returned_count{{{FEATURE}}}[$__rate_interval]))",
-                        "{{feature}}",
+                        "sum(rate(llmapp_rag_documents_returned_sum[$__rate_interval]))"
+                        " / sum(rate(llmapp_rag_documents_returned_count[$__rate_interval]))",
+                        "mean",
                     )
                 ],
             )
@@ -136,7 +138,7 @@ def build() -> dashboard.Dashboard:
                 "Distribution of the number of retrieved documents over time (histogram buckets).",
                 [
                     prom(
-                        f"sum by (le) (increase(llmapp_rag_documents_returned_bucket{{{FEATURE}}}[$__rate_interval]))",
+                        "sum by (le) (increase(llmapp_rag_documents_returned_bucket[$__rate_interval]))",
                         heatmap_buckets=True,
                     )
                 ],
@@ -149,7 +151,7 @@ def build() -> dashboard.Dashboard:
                 "the corpus cannot answer well.",
                 [
                     prom(
-                        f"sum by (le) (increase(llmapp_rag_top_score_bucket{{{FEATURE}}}[$__rate_interval]))",
+                        "sum by (le) (increase(llmapp_rag_top_score_bucket[$__rate_interval]))",
                         heatmap_buckets=True,
                     )
                 ],
@@ -157,13 +159,13 @@ def build() -> dashboard.Dashboard:
         )
         .with_panel(
             timeseries_panel(
-                "Top BM25 score (mean) by feature",
-                "Average score of the best retrieved document per question, by feature.",
+                "Top BM25 score (mean)",
+                "Average score of the best retrieved document per question.",
                 [
                     prom(
-                        f"sum by (feature) (rate(llmapp_rag_top_score_sum{{{FEATURE}}}[$__rate_interval]))"
-                        f" / sum by (feature) (rate(llmapp_rag_top_score_count{{{FEATURE}}}[$__rate_interval]))",
-                        "{{feature}}",
+                        "sum(rate(llmapp_rag_top_score_sum[$__rate_interval]))"
+                        " / sum(rate(llmapp_rag_top_score_count[$__rate_interval]))",
+                        "mean",
                     )
                 ],
                 width=24,

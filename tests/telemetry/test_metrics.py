@@ -52,6 +52,16 @@ class TestFamilies:
         assert b"_created" not in render_metrics(registry, OPENMETRICS)[0]
         assert b"llmapp_cost_usd_total" in render_metrics(registry, None)[0]
 
+    def test_metric_without_labels_is_its_own_child(self) -> None:
+        # The llmapp_rag_* histograms have no labels; /v1/ask calls `.labels()` on them anyway.
+        registry, instruments = _instruments()
+        assert CONTRACT.metric("llmapp_rag_top_score").labels == ()
+        child = instruments["llmapp_rag_top_score"].labels()
+        child.observe(2.5)
+        assert instruments["llmapp_rag_top_score"].labels() is child
+        text = render_metrics(registry, None)[0].decode()
+        assert "llmapp_rag_top_score_count 1.0" in text and "llmapp_rag_top_score_sum 2.5" in text
+
 
 class TestLabelValues:
     """Label values outside the contract raise in strict mode; otherwise become _OTHER or are dropped."""
