@@ -47,8 +47,13 @@ async def answer_question(
     requested = model or services.settings.model_for(feature)
     with _conversation(services, conversation_id) as history:
         hits = services.retriever.search(question, feature)
-        messages = build_messages(question, hits, feature, [(t.question, t.answer) for t in history])
-        result = await services.llm.chat(messages, model=requested, feature=feature, user_tier=user_tier, team=team, stream=stream)
+        # The live version is read once, so the messages and the span name the same one even if
+        # an admin switches versions while this request is in flight.
+        prompt = services.prompts.live(feature)
+        messages = build_messages(question, hits, feature, [(t.question, t.answer) for t in history], prompt)
+        result = await services.llm.chat(
+            messages, model=requested, feature=feature, user_tier=user_tier, team=team, stream=stream, prompt=prompt
+        )
         scores = _evaluate(services, question, result, hits, feature)
         if conversation_id is not None:
             services.conversations.record(conversation_id, question, result.text)

@@ -48,6 +48,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from demo_app.app.conversations import CONVERSATION_ID
 from demo_app.app.pricing import PriceTable
+from demo_app.app.prompts import Prompt
 from demo_app.catalogue import Catalogue
 from demo_app.config import AppSettings
 from demo_app.telemetry import Telemetry, get_logger, mask, set_attributes
@@ -228,8 +229,12 @@ class LLMClient:
         team: str,
         tools: Sequence[dict[str, Any]] | None = None,
         stream: bool = False,
+        prompt: Prompt | None = None,
     ) -> ChatResult:
         """Answer `messages`, retrying and falling back as configured; LLMError when all fail.
+
+        `prompt` is the versioned template the system message was built from, if any: its name
+        and version go on every attempt's chat span.
 
         `retries` on the result (and the error) counts every failed attempt before the last
         one, on any model: what the caller paid in extra calls.
@@ -243,7 +248,7 @@ class LLMClient:
                 _log.warning("llm fallback", gen_ai_request_model=chain[index - 1], fallback_model=candidate)
             for attempt in range(self._settings.llm_max_retries + 1):
                 try:
-                    result = await self._attempt(messages, candidate, (feature, user_tier, team), tools, stream, attempt)
+                    result = await self._attempt(messages, candidate, (feature, user_tier, team), tools, stream, attempt, prompt)
                 except openai.OpenAIError as exc:
                     failed += 1
                     if isinstance(exc, openai.RateLimitError):
@@ -298,6 +303,7 @@ class LLMClient:
         tools: Sequence[dict[str, Any]] | None,
         stream: bool,
         attempt: int,
+        prompt: Prompt | None = None,
     ) -> ChatResult:
         """One API call in one `chat {model}` CLIENT span, with its metrics and log line;
         `billing` is the (feature, user_tier, team) its cost is recorded under."""
@@ -313,6 +319,9 @@ class LLMClient:
                     "gen_ai.request.stream": stream,
                     "app.llm.attempt": attempt,
                     "gen_ai.conversation.id": CONVERSATION_ID.get(),  # None (not set) outside a conversation
+                    # semconv-genai v0.1.0 names (not in core semconv v1.41); None (not set) for agent turns.
+                    "gen_ai.prompt.name": prompt.name if prompt else None,
+                    "gen_ai.prompt.version": prompt.version if prompt else None,
                 },
             )
             # Rendering and masking the prompt is most of a chat span's own cost: only for a span

@@ -10,10 +10,13 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
+
+from demo_app.app.prompts import Prompt, PromptLibrary, load_prompts
 
 __all__ = [
     "DEFAULT_CORPUS_PATH",
@@ -23,6 +26,7 @@ __all__ = [
     "Hit",
     "Retriever",
     "build_messages",
+    "default_prompts",
     "load_corpus",
     "tokenize",
 ]
@@ -220,33 +224,23 @@ _HOUSE_RULES = (
     "The task for this conversation follows."
 )
 
-_INSTRUCTIONS: dict[str, str] = {
-    "qa": (
-        "You are Nimbus Help, the assistant of the Nimbus help center. Answer the user's "
-        "question using only the context documents below. Be concise and keep exact numbers, "
-        "prices and limits as written. Cite the ids of the documents you used in square "
-        "brackets, e.g. [kb-001]. If the context does not contain the answer, say that you "
-        "don't know instead of guessing."
-    ),
-    "summarize": (
-        "You are Nimbus Help. Summarise what the context documents below say about the "
-        "user's request in 3 to 5 short bullet points, keeping exact numbers and limits. Use "
-        "only the context and cite document ids in square brackets, e.g. [kb-001]. If the "
-        "context is not about the request, say so."
-    ),
-    "support": (
-        "You are a friendly Nimbus support agent. Help the customer solve their problem with "
-        "clear numbered steps based only on the context documents below, and cite document "
-        "ids in square brackets, e.g. [kb-001]. If the context does not cover the problem, "
-        "apologise and suggest contacting Nimbus support instead of inventing a fix."
-    ),
-}
+
+
+@cache
+def default_prompts() -> PromptLibrary:
+    """The shipped prompt files (demo_app/data/prompts), one library per process."""
+    return load_prompts(required=FEATURES)
 
 
 def build_messages(
-    question: str, hits: Sequence[Hit], feature: str, history: Sequence[tuple[str, str]] = ()
+    question: str,
+    hits: Sequence[Hit],
+    feature: str,
+    history: Sequence[tuple[str, str]] = (),
+    prompt: Prompt | None = None,
 ) -> list[dict[str, str]]:
-    """OpenAI chat messages: a system message (house rules, instructions, context lines), the
+    """OpenAI chat messages: a system message (house rules, `prompt`'s text - by default the
+    live version of the feature's prompt in the shipped files - and context lines), the
     conversation's earlier turns (`history`: (question, answer) pairs, oldest first) as user and
     assistant messages, then the question.
 
@@ -254,12 +248,7 @@ def build_messages(
     The history goes after the system message, never before or inside it: the house rules stay
     the prompt's first tokens, the prefix the provider's cache serves for every request.
     """
-    try:
-        instructions = _INSTRUCTIONS[feature]
-    except KeyError:
-        raise ValueError(
-            f"unknown feature {feature!r}; expected one of {', '.join(FEATURES)}"
-        ) from None
+    instructions = (prompt or default_prompts().live(feature)).text
     context = "\n".join(f"[{hit.doc_id}] {hit.text}" for hit in hits) if hits else "(no matching documents)"
     earlier = [
         message

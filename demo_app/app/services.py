@@ -8,6 +8,7 @@ from demo_app.app.agents import AgentRunner
 from demo_app.app.conversations import ConversationStore
 from demo_app.app.llm import LLMClient
 from demo_app.app.pricing import PriceTable
+from demo_app.app.prompts import PromptLibrary, load_prompts
 from demo_app.app.rag import Retriever
 from demo_app.app.ratelimit import TierLimit, TierRateLimiter
 from demo_app.app.retrieval import InstrumentedRetriever
@@ -31,9 +32,12 @@ class Services:
     agents: AgentRunner
     budgets: Budgets
     conversations: ConversationStore
+    prompts: PromptLibrary
 
     @classmethod
     def build(cls, settings: AppSettings, tiers: TierLimitSettings, tel: Telemetry) -> Services:
+        # Read and checked here, at start: a broken prompt file stops the app with its path.
+        prompts = load_prompts(required=FEATURES)
         retriever = InstrumentedRetriever(Retriever.from_corpus(), tel, k=settings.rag_top_k)
         limiter = TierRateLimiter({tier: TierLimit(*tiers.for_tier(tier)) for tier in TIERS})
         llm = LLMClient(settings, tel, PriceTable.from_catalogue(settings.catalogue))
@@ -47,7 +51,7 @@ class Services:
         )
         return cls(
             settings=settings, tel=tel, retriever=retriever, limiter=limiter, llm=llm, agents=agents, budgets=settings.budgets,
-            conversations=conversations,
+            conversations=conversations, prompts=prompts,
         )
 
 

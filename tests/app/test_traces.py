@@ -62,6 +62,8 @@ def test_ask_trace_spans_app_and_simulator(app, post, sink) -> None:
     assert attrs["gen_ai.usage.input_tokens"] > 0 and attrs["gen_ai.usage.output_tokens"] > 0
     assert attrs["gen_ai.response.id"].startswith("chatcmpl-") and attrs["gen_ai.response.finish_reasons"] == ["stop"]
     assert "gen_ai.input.messages" in attrs  # the shared app captures content (masked)
+    # The versioned prompt file the system message came from (shipped: one version per feature).
+    assert (attrs["gen_ai.prompt.name"], attrs["gen_ai.prompt.version"]) == ("qa", "v1")
     server = next(s for s in spans if s["name"] == "POST /v1/ask")
     assert server["attributes"]["app.feature"] == "qa" and server["attributes"]["app.user_tier"] == "pro"
 
@@ -77,6 +79,9 @@ def test_agent_trace_has_agent_and_tool_spans(app, post, sink) -> None:
     by_id = {s["span_id"]: s for s in spans}
     researcher = next(s for s in spans if s["name"] == "invoke_agent researcher")
     assert by_id[researcher["parent_span_id"]]["name"] == "execute_tool ask_researcher"
+    # Agent turns are not built from a prompt file: no prompt name or version on their chat spans.
+    chats = [s for s in spans if s["name"].startswith("chat ")]
+    assert chats and not any("gen_ai.prompt.name" in s["attributes"] for s in chats)
 
 
 def test_every_log_line_is_json_with_its_trace(app, post, sink, json_log) -> None:

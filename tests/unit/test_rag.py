@@ -240,5 +240,5 @@ class TestBuildMessages:
         assert "(no matching documents)" in build_messages("q", [], "qa")[0]["content"]
 
     def test_unknown_feature(self, hits):
-        with pytest.raises(ValueError, match="unknown feature 'agent'"):
+        with pytest.raises(ValueError, match="unknown prompt 'agent'"):
             build_messages("q", hits, "agent")

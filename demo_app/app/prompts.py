@@ -1,0 +1,98 @@
+"""Versioned prompt templates: one YAML file per (name, version) under demo_app/data/prompts/.
+
+Pure code: no telemetry, no app imports. Each file holds `name` (a feature: qa, summarize,
+support), `version` and `text` (the feature's instructions). The files are read and checked
+once, at start, so a broken file stops the app with the file's path in the message instead of
+failing the first request that needs it. Which version is live per name is the library's
+state, changed only through `select` (which refuses versions that are not in the files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+__all__ = ["DEFAULT_PROMPTS_DIR", "Prompt", "PromptError", "PromptLibrary", "load_prompts"]
+
+DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[1] / "data" / "prompts"
+_KEYS = frozenset({"name", "version", "text"})
+
+
+class PromptError(ValueError):
+    """A prompt file that cannot be used, or a name/version that no file defines."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """One version of one prompt template."""
+
+    name: str
+    version: str
+    text: str
+
+
+class PromptLibrary:
+    """Every prompt version read from the files, and the live version of each name."""
+
+    def __init__(self, prompts: Iterable[Prompt]) -> None:
+        self._versions: dict[str, dict[str, Prompt]] = {}
+        for prompt in prompts:
+            versions = self._versions.setdefault(prompt.name, {})
+            if prompt.version in versions:
+                raise PromptError(f"prompt {prompt.name!r} version {prompt.version!r} is defined twice")
+            versions[prompt.version] = prompt
+        # Until a version is selected, the live one is the first in sorted order: with one
+        # file per name (the shipped state) that is simply the only one.
+        self._live = {name: versions[min(versions)] for name, versions in self._versions.items()}
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._versions))
+
+    def versions(self, name: str) -> tuple[str, ...]:
+        """Versions the files define for `name` (the only values a prompt_version may take)."""
+        return tuple(sorted(self._versions_of(name)))
+
+    def live(self, name: str) -> Prompt:
+        self._versions_of(name)
+        return self._live[name]
+
+    def select(self, name: str, version: str) -> Prompt:
+        """Make `version` the live one for `name`; unknown names or versions list the valid ones."""
+        versions = self._versions_of(name)
+        if version not in versions:
+            raise PromptError(f"prompt {name!r} has no version {version!r}; expected one of {', '.join(sorted(versions))}")
+        self._live[name] = versions[version]
+        return versions[version]
+
+    def _versions_of(self, name: str) -> dict[str, Prompt]:
+        try:
+            return self._versions[name]
+        except KeyError:
+            raise PromptError(f"unknown prompt {name!r}; expected one of {', '.join(self.names())}") from None
+
+
+def _read(path: Path) -> Prompt:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PromptError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict) or set(raw) != _KEYS:
+        keys = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
+        raise PromptError(f"{path}: expected exactly the keys name, version, text; got {keys}")
+    empty = [key for key in sorted(_KEYS) if not isinstance(raw[key], str) or not raw[key].strip()]
+    if empty:
+        raise PromptError(f"{path}: {', '.join(empty)} must be non-empty strings")
+    return Prompt(name=raw["name"], version=raw["version"], text=raw["text"].strip())
+
+
+def load_prompts(directory: Path = DEFAULT_PROMPTS_DIR, required: Iterable[str] = ()) -> PromptLibrary:
+    """Read every *.yaml in `directory`; each name in `required` must have at least one version."""
+    paths = sorted(directory.glob("*.yaml"))
+    library = PromptLibrary(_read(path) for path in paths)
+    missing = [name for name in required if name not in library.names()]
+    if missing:
+        raise PromptError(f"{directory}: no prompt file for {', '.join(missing)}")
+    return library

@@ -1,0 +1,74 @@
+"""Prompt files: loading, validation with the file named in the error, and live-version selection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from demo_app.app.prompts import PromptError, load_prompts
+from demo_app.app.rag import FEATURES, build_messages
+
+
+def _write(directory: Path, filename: str, text: str) -> None:
+    (directory / filename).write_text(text, encoding="utf-8")
+
+
+class TestShippedFiles:
+    """The files under demo_app/data/prompts define a version for every feature."""
+
+    def test_every_feature_has_a_live_prompt(self) -> None:
+        library = load_prompts(required=FEATURES)
+        for feature in FEATURES:
+            assert library.live(feature).name == feature
+            assert library.live(feature).version in library.versions(feature)
+
+    def test_build_messages_uses_the_live_prompt(self, tmp_path: Path) -> None:
+        _write(tmp_path, "qa-v1.yaml", "name: qa\nversion: v1\ntext: Answer from the context.\n")
+        _write(tmp_path, "qa-v2.yaml", "name: qa\nversion: v2\ntext: Answer briefly.\n")
+        library = load_prompts(tmp_path)
+        assert "Answer from the context." in build_messages("q", [], "qa", prompt=library.live("qa"))[0]["content"]
+        library.select("qa", "v2")
+        system = build_messages("q", [], "qa", prompt=library.live("qa"))[0]["content"]
+        assert "Answer briefly." in system and "Answer from the context." not in system
+
+
+class TestValidation:
+    """A file that cannot be used fails loading with its path; unknown names/versions list the valid ones."""
+
+    @pytest.mark.parametrize(
+        ("text", "problem"),
+        [
+            ("name: qa\nversion: v1\n", "expected exactly the keys"),
+            ("name: qa\nversion: v1\ntext: x\nextra: 1\n", "expected exactly the keys"),
+            ("name: qa\nversion: 1\ntext: x\n", "version must be non-empty strings"),
+            ("name: qa\nversion: v1\ntext: '  '\n", "text must be non-empty strings"),
+            ("name: [qa\n", "not valid YAML"),
+            ("- a list\n", "expected exactly the keys"),
+        ],
+    )
+    def test_bad_file_is_named(self, tmp_path: Path, text: str, problem: str) -> None:
+        _write(tmp_path, "bad.yaml", text)
+        with pytest.raises(PromptError, match=problem) as err:
+            load_prompts(tmp_path)
+        assert "bad.yaml" in str(err.value)
+
+    def test_duplicate_version(self, tmp_path: Path) -> None:
+        _write(tmp_path, "a.yaml", "name: qa\nversion: v1\ntext: x\n")
+        _write(tmp_path, "b.yaml", "name: qa\nversion: v1\ntext: y\n")
+        with pytest.raises(PromptError, match="defined twice"):
+            load_prompts(tmp_path)
+
+    def test_missing_required_name(self, tmp_path: Path) -> None:
+        _write(tmp_path, "qa.yaml", "name: qa\nversion: v1\ntext: x\n")
+        with pytest.raises(PromptError, match="no prompt file for support"):
+            load_prompts(tmp_path, required=("qa", "support"))
+
+    def test_select_unknown_version_lists_valid_ones(self, tmp_path: Path) -> None:
+        _write(tmp_path, "qa-v1.yaml", "name: qa\nversion: v1\ntext: x\n")
+        library = load_prompts(tmp_path)
+        with pytest.raises(PromptError, match="no version 'v9'; expected one of v1"):
+            library.select("qa", "v9")
+        with pytest.raises(PromptError, match="unknown prompt 'faq'; expected one of qa"):
+            library.select("faq", "v1")
+        assert library.live("qa").version == "v1"
