@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +18,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from demo_app.budgets import DEFAULT_BUDGETS_FILE, Budgets, BudgetsError, load_budgets
 from demo_app.catalogue import BUNDLED_CATALOGUES, DEFAULT_MODELS_FILE, Catalogue, CatalogueError, load_catalogue
 from demo_app.contract import declared_values
+
+if TYPE_CHECKING:
+    from demo_app.guardrails import Guardrails
+
+# demo_app.guardrails reuses the masking patterns of demo_app.telemetry, whose package imports
+# this module: it is imported where it is used, and its default path is spelled out here.
+_DEFAULT_GUARDRAILS_FILE = Path(__file__).resolve().parent / "data" / "guardrails.yaml"
 
 __all__ = [
     "AppSettings",
@@ -159,6 +166,9 @@ class AppSettings(BaseSettings):
     # its team names are the `team` label's values.
     llm_budgets_file: Path = DEFAULT_BUDGETS_FILE
 
+    # The guardrails file: input and output checks with their actions (demo_app/guardrails.py).
+    guardrails_file: Path = _DEFAULT_GUARDRAILS_FILE
+
     rag_top_k: int = Field(default=4, ge=1, le=20)
     max_text_chars: int = Field(default=4000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
@@ -190,6 +200,12 @@ class AppSettings(BaseSettings):
             self.budgets  # noqa: B018 - loading validates the file; the error belongs to this setting
         except BudgetsError as exc:
             raise ValueError(f"LLM_BUDGETS_FILE: {exc}") from None
+        from demo_app.guardrails import GuardrailsError
+
+        try:
+            self.guardrails  # noqa: B018 - loading validates the file; the error belongs to this setting
+        except GuardrailsError as exc:
+            raise ValueError(f"GUARDRAILS_FILE: {exc}") from None
         agent = self.model_for(AGENT_FEATURE)
         if not catalogue.models[agent].tools:
             usable = [n for n, m in catalogue.models.items() if m.tools]
@@ -205,6 +221,13 @@ class AppSettings(BaseSettings):
     def budgets(self) -> Budgets:
         """The budgets file of LLM_BUDGETS_FILE (read once per file)."""
         return load_budgets(self.llm_budgets_file)
+
+    @property
+    def guardrails(self) -> Guardrails:
+        """The guardrails of GUARDRAILS_FILE (read once per file)."""
+        from demo_app.guardrails import load_guardrails
+
+        return load_guardrails(self.guardrails_file)
 
     @field_validator("llm_base_url")
     @classmethod

@@ -44,6 +44,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from demo_app.app.agents import AgentRun
 from demo_app.app.ask import answer_question
+from demo_app.app.guard import GuardrailBlocked
 from demo_app.app.llm import LLMError, track_spend
 from demo_app.app.services import Services
 from demo_app.budgets import TEAM_PATTERN
@@ -191,6 +192,7 @@ class AskResponse(BaseModel):
     trace_id: str
     fallback_used: bool
     retries: int
+    guardrail_blocked: bool = Field(default=False, description="An output guardrail blocked the model's answer; `answer` is a fixed refusal.")
 
 
 class ToolCallOut(BaseModel):
@@ -233,7 +235,7 @@ class ApiError(Exception):
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in (
-        (400, "Request body is not readable (e.g. not UTF-8)"),
+        (400, "Request body is not readable (e.g. not UTF-8), or the question was blocked by an input guardrail (guardrail_blocked)"),
         (413, "Request body too large"),
         (422, "Invalid request"),
         (429, "Rate limited by the app (see Retry-After)"),
@@ -287,15 +289,21 @@ def _counted(services: Services, feature: str, model: str) -> Iterator[None]:
     """Count an admitted request in llmapp_requests_total by how it ended: error_type "" when it
     answered, the LLM error that failed it, or _OTHER for anything unexpected (both a 5xx)."""
     counter = services.tel.metric("llmapp_requests_total")
-    error_type = "_OTHER"
+    error_type: str | None = "_OTHER"
     try:
         yield
         error_type = ""
     except LLMError as exc:
         error_type = exc.error_type
         raise
+    except GuardrailBlocked:
+        # Refused before any LLM call, like a rate-limited request: not counted here but in
+        # llmapp_guardrail_detections_total (a 4xx must not count against the error SLO).
+        error_type = None
+        raise
     finally:
-        counter.labels(feature=feature, gen_ai_request_model=model, error_type=error_type).inc()
+        if error_type is not None:
+            counter.labels(feature=feature, gen_ai_request_model=model, error_type=error_type).inc()
 
 
 async def healthz() -> dict[str, str]:
@@ -328,6 +336,7 @@ async def ask(body: Any, request: Request) -> AskResponse:
         trace_id=current_ids()[0],
         fallback_used=result.fallback_used,
         retries=result.retries,
+        guardrail_blocked=result.guardrail_blocked,
     )
 
 
@@ -408,6 +417,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return error_response(request, exc.status, exc.type, exc.message, retry_after_s=exc.retry_after_s)
+
+    @app.exception_handler(GuardrailBlocked)
+    async def _guardrail_blocked(request: Request, exc: GuardrailBlocked) -> JSONResponse:
+        # What was found (guardrail, kinds, counts), never the text: the caller sent it anyway.
+        details = [{"guardrail": d.guardrail, "counts": d.counts} for d in exc.detections]
+        return error_response(request, 400, "guardrail_blocked", "the question was blocked by the input guardrails", details=details)
 
     @app.exception_handler(LLMError)
     async def _llm_error(request: Request, exc: LLMError) -> JSONResponse:

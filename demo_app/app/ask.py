@@ -16,18 +16,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import structlog
 from opentelemetry import trace
 
 from demo_app.app.conversations import CONVERSATION_ID, Turn
+from demo_app.app.guard import GuardrailBlocked, guard
 from demo_app.app.llm import ChatResult
 from demo_app.app.quality import EVALUATION_EVENT, QualityScores, evaluation_results, score_answer
-from demo_app.app.rag import Hit, build_messages
+from demo_app.app.rag import Hit, build_messages, system_prompt
 from demo_app.app.services import Services
 from demo_app.telemetry import get_logger, mask, set_attributes
 
-__all__ = ["answer_question"]
+__all__ = ["REFUSAL", "answer_question"]
+
+# The answer of a request whose answer an output guardrail blocked (the response says
+# guardrail_blocked: true); fixed, so it cannot carry anything of the blocked answer.
+REFUSAL = "Sorry, I can't share that answer. Please rephrase your question or contact Nimbus support."
 
 _log = get_logger()
 
@@ -43,8 +49,14 @@ async def answer_question(
     model: str | None,
     conversation_id: str | None = None,
 ) -> tuple[ChatResult, list[Hit], QualityScores]:
-    """Answer `question` from the corpus (and the conversation's history); LLMError when the provider fails for good."""
+    """Answer `question` from the corpus (and the conversation's history); LLMError when the provider
+    fails for good, GuardrailBlocked when an input guardrail blocks the question.
+
+    The question goes through the input guardrails first (redacted where they redact), the answer
+    through the output guardrails; an output block replaces the answer by REFUSAL (`result.guardrail_blocked`).
+    """
     requested = model or services.settings.model_for(feature)
+    question = guard(services, "input", question, feature)
     with _conversation(services, conversation_id) as history:
         hits = services.retriever.search(question, feature)
         # The live version is read once, so the messages and the span name the same one even if
@@ -54,6 +66,7 @@ async def answer_question(
         result = await services.llm.chat(
             messages, model=requested, feature=feature, user_tier=user_tier, team=team, stream=stream, prompt=prompt
         )
+        result = _guard_answer(services, result, feature, system_prompt(prompt.text))
         scores = _evaluate(services, question, result, hits, feature)
         if conversation_id is not None:
             services.conversations.record(conversation_id, question, result.text)
@@ -71,6 +84,16 @@ async def answer_question(
             **({"history_turns": len(history)} if conversation_id is not None else {}),
         )
     return result, hits, scores
+
+
+def _guard_answer(services: Services, result: ChatResult, feature: str, system: str) -> ChatResult:
+    """`result` with its text through the output guardrails (`system`: the system prompt the
+    answer must not repeat): redacted, or REFUSAL when blocked."""
+    try:
+        text = guard(services, "output", result.text, feature, system)
+    except GuardrailBlocked:
+        return replace(result, text=REFUSAL, guardrail_blocked=True)
+    return result if text == result.text else replace(result, text=text)
 
 
 @contextmanager

@@ -107,6 +107,7 @@ class ChatResult:
     fallback_used: bool = False
     cached_input_tokens: int = 0  # part of input_tokens served from the provider's prompt cache
     usage_reported: bool = True  # False: the provider sent no usage (token counts are 0, unknown)
+    guardrail_blocked: bool = False  # text is ask.REFUSAL: an output guardrail blocked the model's answer
 
 
 @dataclass

@@ -27,6 +27,7 @@ __all__ = [
     "Retriever",
     "build_messages",
     "default_prompts",
+    "system_prompt",
     "load_corpus",
     "tokenize",
 ]
@@ -232,6 +233,14 @@ def default_prompts() -> PromptLibrary:
     return load_prompts(required=FEATURES)
 
 
+def system_prompt(instructions: str) -> str:
+    """The fixed part of a system prompt (house rules, then a prompt's `instructions`), without the context.
+
+    The one place the system prompt is put together, also for the system-prompt-leak guardrail.
+    """
+    return f"{_HOUSE_RULES}\n\n{instructions}"
+
+
 def build_messages(
     question: str,
     hits: Sequence[Hit],
@@ -248,7 +257,7 @@ def build_messages(
     The history goes after the system message, never before or inside it: the house rules stay
     the prompt's first tokens, the prefix the provider's cache serves for every request.
     """
-    instructions = (prompt or default_prompts().live(feature)).text
+    system = system_prompt((prompt or default_prompts().live(feature)).text)
     context = "\n".join(f"[{hit.doc_id}] {hit.text}" for hit in hits) if hits else "(no matching documents)"
     earlier = [
         message
@@ -256,7 +265,7 @@ def build_messages(
         for message in ({"role": "user", "content": asked}, {"role": "assistant", "content": answered})
     ]
     return [
-        {"role": "system", "content": f"{_HOUSE_RULES}\n\n{instructions}\n\nContext:\n{context}"},
+        {"role": "system", "content": f"{system}\n\nContext:\n{context}"},
         *earlier,
         {"role": "user", "content": question},
     ]

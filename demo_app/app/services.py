@@ -94,3 +94,5 @@ def _create_counter_series(tel: Telemetry, settings: AppSettings, budgets: Budge
             tel.metric("llmapp_agent_tool_calls_total").labels(gen_ai_tool_name=tool, outcome=outcome)
     for signal in ("traces", "logs"):
         tel.metric("llmapp_telemetry_dropped_total").labels(signal=signal)
+    for guardrail in settings.guardrails.guardrails:  # one series each: the file fixes its stage and action
+        tel.metric("llmapp_guardrail_detections_total").labels(guardrail=guardrail.name, stage=guardrail.stage, action=guardrail.action)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["mask", "mask_text", "contains_secret", "REDACTIONS"]
+__all__ = ["mask", "mask_text", "contains_secret", "PATTERNS", "REDACTIONS"]
 
 # Order matters: e-mails first, so an address whose local part looks like a key
 # ("sk-test-12345678@corp.com") disappears whole instead of leaving its domain behind.
@@ -33,14 +33,16 @@ _BEARER = re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+[A-Za-z0-9._~+/=\-]+")
 # check on purpose: a mistyped card number is still a card number.
 _CARD = re.compile(r"(?<![A-Za-z0-9])\d(?:[ \-]?\d){12,18}(?![A-Za-z0-9])")
 
-_PATTERNS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+# (kind, pattern, replacement); public so that the guardrails (demo_app/guardrails.py) detect
+# exactly what masking removes, from one set of regexes.
+PATTERNS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("email", _EMAIL, "[REDACTED_EMAIL]"),
     ("api_key", _API_KEY, "[REDACTED_API_KEY]"),
     ("bearer", _BEARER, "Bearer [REDACTED_TOKEN]"),
     ("card", _CARD, "[REDACTED_CARD]"),
 )
 
-REDACTIONS: dict[str, str] = {name: replacement for name, _, replacement in _PATTERNS}
+REDACTIONS: dict[str, str] = {name: replacement for name, _, replacement in PATTERNS}
 
 # The fewest characters each pattern can match: an e-mail "a@b.co", a bearer token
 # "bearer x" (the word, one space, one character), a card number 13 digits.
@@ -80,7 +82,7 @@ def mask_text(text: str) -> str:
     """Return `text` with every secret-looking substring replaced by a fixed marker (`text` itself if none)."""
     if not _text_has_secret(text):
         return text
-    for _, pattern, replacement in _PATTERNS:
+    for _, pattern, replacement in PATTERNS:
         text = pattern.sub(replacement, text)
     return text
 

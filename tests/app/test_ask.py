@@ -15,7 +15,7 @@ def test_ask_answers_with_sources_usage_and_scores(app, post, stream: bool) -> N
     data = response.json()
     assert set(data) == {
         "answer", "sources", "model", "usage", "cost_usd", "faithfulness", "relevancy",
-        "request_id", "trace_id", "fallback_used", "retries",
+        "request_id", "trace_id", "fallback_used", "retries", "guardrail_blocked",
     }
     assert data["answer"].strip()
     assert data["model"] == "sim-medium"  # qa's default model
@@ -26,7 +26,7 @@ def test_ask_answers_with_sources_usage_and_scores(app, post, stream: bool) -> N
     assert 0 <= data["faithfulness"] <= 1 and 0 <= data["relevancy"] <= 1
     assert data["request_id"] == response.headers["x-request-id"] == f"ask-{stream}"
     assert re.fullmatch(r"[0-9a-f]{32}", data["trace_id"])
-    assert (data["fallback_used"], data["retries"]) == (False, 0)
+    assert (data["fallback_used"], data["retries"], data["guardrail_blocked"]) == (False, 0, False)
 
 
 def test_feature_picks_its_model_and_model_overrides(app, post) -> None:

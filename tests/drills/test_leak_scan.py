@@ -7,6 +7,11 @@ off and once on. Then every stdout log line of app, simulator and alert receiver
 attribute and log record the OTLP receiver got, and every series on the three /metrics pages
 is scanned for any recognisable part of what was planted. Zero findings allowed.
 
+The guardrails are all switched to flag (a flag-only GUARDRAILS_FILE): with the bundled
+redact and block actions the planted secrets would be gone before the chat spans, and the
+masking of those would go untested. Their own spans and "guardrail triggered" lines, which
+see every planted secret, are scanned like the rest.
+
 The bearer token is also a configured team key: a budgets file lists its fingerprint, so the
 app really reads, hashes and matches it (spend shows up under that team) and still never
 writes any part of it anywhere.
@@ -20,9 +25,11 @@ import time
 
 import httpx
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from demo_app.budgets import fingerprint
+from demo_app.guardrails import DEFAULT_GUARDRAILS_FILE
 from demo_app.procs import poll_until
 
 BEARER = "eyJhbGciOiJIUzI1NiJ9.drilltoken.Sig42"
@@ -36,6 +43,12 @@ FAULTS = (None, {"kind": "error", "rate": 0.5, "value": 503}, {"kind": "rate_lim
 
 def _secrets(planted) -> str:
     return " ".join(text for _, text, _ in planted)
+
+
+def _flag_only() -> str:
+    """The bundled guardrails file with every action set to flag (detect, count, log; change nothing)."""
+    spec = yaml.safe_load(DEFAULT_GUARDRAILS_FILE.read_text(encoding="utf-8"))
+    return yaml.safe_dump({"guardrails": [{**g, "action": "flag"} for g in spec["guardrails"]]})
 
 
 def _requests(secret: str) -> list[tuple[str, dict, dict]]:
@@ -123,12 +136,15 @@ def test_no_planted_secret_leaves_any_process(capture, start, drill, tmp_path):
     secret = _secrets(drill.PLANTED)
     budgets = tmp_path / "budgets.yaml"
     budgets.write_text(f"monthly_usd: {{total: 1}}\nteams:\n  {KEY_TEAM}: {{key_fingerprints: [{fingerprint(BEARER)}]}}\n", encoding="utf-8")
+    guardrails = tmp_path / "guardrails.yaml"
+    guardrails.write_text(_flag_only(), encoding="utf-8")
     sink = start("native.otlp_sink")
     otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.url, "OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_BLRP_SCHEDULE_DELAY": "200",
             "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": capture, "LOG_LEVEL": "debug"}
     sim = start("llm_sim", env={**drill.sim_env("0"), **otel, "OTEL_SDK_DISABLED": "false"})
     receiver = start("alert_sink", env=otel)
-    app = start("app", env=drill.app_env(sim, sink.url, LLM_TIMEOUT_S="1", LLM_MAX_RETRIES="1", LLM_BUDGETS_FILE=str(budgets), **otel))
+    app = start("app", env=drill.app_env(sim, sink.url, LLM_TIMEOUT_S="1", LLM_MAX_RETRIES="1", LLM_BUDGETS_FILE=str(budgets),
+                                     GUARDRAILS_FILE=str(guardrails), **otel))
 
     statuses = asyncio.run(_drive(app.url, sim.url, secret))
     assert statuses.get("200", 0) >= 20, statuses
@@ -176,6 +192,10 @@ def test_no_planted_secret_leaves_any_process(capture, start, drill, tmp_path):
     assert "drill-conversation" in conversations and len(conversations) >= 2, conversations
     evaluations = [r for r in records if r.get("event_name") == "gen_ai.evaluation.result"]
     assert evaluations and any(e["name"] == "gen_ai.evaluation.result" for s in spans for e in s["events"])
+    # The guardrails saw the planted secrets and said so, in what they found, not the text.
+    guarded = [s for s in spans if s["name"] == "apply_guardrail input" and s["attributes"].get("app.guardrail.detections")]
+    triggered = [r for r in records if r["body"] == "guardrail triggered"]
+    assert guarded and triggered, (len(guarded), len(triggered))
     if capture == "true":
         assert captured and any("[REDACTED_API_KEY]" in json.dumps(s["attributes"]) for s in captured)
     else:

@@ -7,7 +7,7 @@ import string
 from hypothesis import given
 from hypothesis import strategies as st
 
-from demo_app.telemetry.masking import _PATTERNS, REDACTIONS, contains_secret, mask, mask_text
+from demo_app.telemetry.masking import PATTERNS, REDACTIONS, contains_secret, mask, mask_text
 
 # Surrounding text that cannot itself form a secret: letters and punctuation, no digits, no @.
 _filler = st.text(alphabet=string.ascii_letters + " .,;:!?()", max_size=40)
@@ -96,7 +96,7 @@ class TestProperties:
 
 def _every_pattern(text: str) -> str:
     """The masking rule without its fast path: every pattern substituted, in order."""
-    for _, pattern, replacement in _PATTERNS:
+    for _, pattern, replacement in PATTERNS:
         text = pattern.sub(replacement, text)
     return text
 
@@ -114,7 +114,7 @@ class TestFastPath:
     @given(_mixed)
     def test_same_result_as_every_pattern(self, text: str) -> None:
         assert mask_text(text) == _every_pattern(text)
-        assert contains_secret(text) == any(p.search(text) for _, p, _ in _PATTERNS)
+        assert contains_secret(text) == any(p.search(text) for _, p, _ in PATTERNS)
 
     def test_clean_values_are_returned_as_they_are(self) -> None:
         value = {"model": "sim-small", "ids": ["doc-1", ("a", 2)], "n": 3}
