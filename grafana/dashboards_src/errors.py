@@ -169,6 +169,26 @@ def build() -> dashboard.Dashboard:
             .override_by_regexp("first seen|last seen", [dashboard_models.DynamicConfigValue(id_val="unit", value="dateTimeAsIso")])
             .data_links([_link("Show this error type", "/d/llm-errors?${__url_time_range}&${model:queryparam}&var-error_type=${__data.fields.error_type}")])
         )
+        .with_row(dashboard.Row("Guardrails"))
+        .with_panel(
+            timeseries_panel(
+                "Guardrail detections/s by guardrail and action",
+                "Texts in which a guardrail found something (llmapp_guardrail_detections_total), per guardrail, stage "
+                "and action: block (a 400 or a refusal), redact, flag. Blocked requests are not errors above.",
+                [prom("sum by (guardrail, stage, action) (rate(llmapp_guardrail_detections_total[$__rate_interval]))",
+                      "{{stage}} {{guardrail}} {{action}}")],
+                unit="reqps",
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Blocked texts/s by stage",
+                "Questions (input) and answers (output) the guardrails blocked; LLMGuardrailBlockSurge fires above 0.2/s "
+                "(1-minute rate) for 30 s.",
+                [prom('sum by (stage) (rate(llmapp_guardrail_detections_total{action="block"}[1m]))', "{{stage}}")],
+                unit="reqps",
+            )
+        )
         .with_row(dashboard.Row("Logs and traces"))
         .with_panel(
             logs_panel(
