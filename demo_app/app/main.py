@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from demo_app.app.admin import build_admin_router
 from demo_app.app.api import build_router, install_error_handlers
 from demo_app.app.middleware import BodySizeLimitMiddleware
 from demo_app.app.services import Services
@@ -40,6 +41,7 @@ def create_app() -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.include_router(build_router(settings))
+    app.include_router(build_admin_router())
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     tel.instrument(app)  # adds the request-id middleware outside the size limit, and GET /metrics
     return app
