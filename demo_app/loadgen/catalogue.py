@@ -115,6 +115,9 @@ BUDGET_BURN_S = 135.0  # the 2m window must pass 14.4x (~55 s at ~33x), then `fo
 # two full clean-clone runs delivered it at 86.3 and 84.6 s (pending only after ~35 s: the
 # 1m ratio needs sim-large's slow calls to fail and the 0.05 calls/s guard to hold).
 ERROR_RATE_BUDGET_S = 120.0
+# LLMQualityDrop averages faithfulness over 2 minutes and waits `for: 30s`: clean-clone runs
+# delivered it at 76.3 and 77.2 s, a 1.17x margin on 90 s - too thin for a busy machine.
+QUALITY_DROP_BUDGET_S = 110.0
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
@@ -160,6 +163,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         allowed=_LATENCY_SLO | _BUDGET_TICKETS | {"LLMCostSpike", "LLMHighLatencyP95"},
     ),
     Scenario(
+        name="prompt-injection",
+        description="An attack wave: 1 request/s of prompt injections and jailbreaks on top of ordinary traffic; the input guardrails refuse each with a 400.",
+        expected=(ExpectedAlert("LLMGuardrailBlockSurge", {"stage": "input"}),),
+        load=(_BACKGROUND, _stream(1.0, "attack", attack_share=1.0, agent_share=0.0, invalid_share=0.0, conversation_share=0.0)),
+        allowed=_BUDGET_TICKETS,
+    ),
+    Scenario(
         name="rate-limit-storm",
         description="The provider answers 429 to half the calls while a free-tier client bursts at 6 requests/s (its limit: 2/s).",
         expected=(ExpectedAlert("LLMProviderRateLimitStorm"), ExpectedAlert("LLMAppRateLimitRejections", {"user_tier": "free"})),
@@ -178,6 +188,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         # also means more spend, so the cost alert may join in.
         load=(_BACKGROUND, _stream(4.0, "launch", tiers={"pro": 0.7, "enterprise": 0.3}, agent_share=0.0)),
         allowed=_LATENCY_SLO | _BUDGET_TICKETS | {"LLMCostSpike"},
+        budget_s=QUALITY_DROP_BUDGET_S,
     ),
     Scenario(
         name="slo-burn",

@@ -53,6 +53,8 @@ class Stats:
     transport_errors: int = 0  # timeouts, refused connections
     invalid_sent: int = 0  # deliberately malformed requests
     invalid_refused: int = 0  # ... that the app refused with a 4xx, as it should
+    attacks_sent: int = 0  # prompt injections and jailbreaks (Mix.attack_share)
+    attacks_blocked: int = 0  # ... that the input guardrails refused with a 400, as they should
     cost_usd: float = 0.0
     by_status: Counter = field(default_factory=Counter)
     latencies: deque = field(default_factory=lambda: deque(maxlen=20_000))
@@ -83,6 +85,8 @@ class Stats:
             "transport_errors": self.transport_errors,
             "invalid_sent": self.invalid_sent,
             "invalid_refused": self.invalid_refused,
+            "attacks_sent": self.attacks_sent,
+            "attacks_blocked": self.attacks_blocked,
             "error_pct": round(self.error_pct, 2),
             "p95_s": None if self.p95_s is None else round(self.p95_s, 3),
             "cost_usd": round(self.cost_usd, 6),
@@ -116,6 +120,8 @@ async def _send(client: httpx.AsyncClient, req: Request, stats: Stats, timeout: 
     stats.sent += 1
     if req.kind == "invalid":
         stats.invalid_sent += 1
+    elif req.kind == "attack":
+        stats.attacks_sent += 1
     started = time.monotonic()
     found_trace = False
     status: int | str
@@ -153,6 +159,8 @@ async def _send(client: httpx.AsyncClient, req: Request, stats: Stats, timeout: 
         stats.client_errors += 1
         if req.kind == "invalid":
             stats.invalid_refused += 1
+        elif req.kind == "attack" and status == 400:
+            stats.attacks_blocked += 1
     else:
         stats.server_errors += 1
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from demo_app.loadgen.corpus import OFF_TOPIC_QUESTIONS, CorpusDoc, agent_task, paraphrase
+from demo_app.loadgen.corpus import ATTACK_QUESTIONS, OFF_TOPIC_QUESTIONS, CorpusDoc, agent_task, paraphrase
 
 __all__ = ["Mix", "Request", "TrafficGenerator", "DEFAULT_MIX", "DEMO_TEAM_KEYS"]
 
-RequestKind = Literal["ask", "agent", "invalid"]
+RequestKind = Literal["ask", "agent", "invalid", "attack"]
 
 
 # Demo API keys (not secrets) whose fingerprints demo_app/data/budgets.yaml lists for their team.
@@ -45,6 +45,9 @@ class Mix:
     stream_share: float = 0.20  # of /v1/ask requests, how many ask for a streamed answer (agents never stream)
     invalid_share: float = 0.03  # malformed requests the app must refuse with 4xx
     off_topic_share: float = 0.05  # of /v1/ask questions, ones the corpus cannot answer
+    # Of the /v1/ask questions, prompt injections and jailbreaks (ATTACK_QUESTIONS) that the
+    # input guardrails block with a 400: none in ordinary traffic, the prompt-injection scenario's wave.
+    attack_share: float = 0.0
     tiers: Mapping[str, float] = field(default_factory=lambda: _frozen({"free": 0.6, "pro": 0.3, "enterprise": 0.1}))
     features: Mapping[str, float] = field(default_factory=lambda: _frozen({"qa": 0.6, "summarize": 0.2, "support": 0.2}))
     # Model pinned in the request body; "" means "let the app pick the feature's default".
@@ -67,7 +70,7 @@ class Mix:
         lo, hi = self.conversation_turns
         if not 1 <= lo <= hi:
             raise ValueError(f"Mix.conversation_turns must be a range 1 <= lo <= hi, got {self.conversation_turns}")
-        for name in ("agent_share", "stream_share", "invalid_share", "off_topic_share", "key_share", "conversation_share"):
+        for name in ("agent_share", "stream_share", "invalid_share", "off_topic_share", "attack_share", "key_share", "conversation_share"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"Mix.{name} must be within 0..1, got {value}")
@@ -162,6 +165,8 @@ class TrafficGenerator:
             lo, hi = mix.max_steps
             task = {"task": agent_task(self._docs, rng), "user_tier": tier, "max_steps": rng.randint(lo, hi), **team}
             return Request(kind="agent", path="/v1/agent", body=task, tier=tier, feature="agent", team=_billed(team, headers), headers=headers)
+        if mix.attack_share and rng.random() < mix.attack_share:
+            return self._attack(tier, team, headers)
         off_topic = rng.random() < mix.off_topic_share
         # Off-topic questions stand alone; of the others, a scaled share are conversation turns,
         # so that conversation_share is a share of all /v1/ask requests.
@@ -178,6 +183,12 @@ class TrafficGenerator:
             kind="ask", path="/v1/ask", body=body, tier=tier, feature=feature, stream=stream, off_topic=off_topic,
             team=_billed(team, headers), headers=headers,
         )
+
+    def _attack(self, tier: str, team: dict[str, str], headers: dict[str, str]) -> Request:
+        """A prompt injection or jailbreak sent as a question (the input guardrails refuse it with a 400)."""
+        feature = _pick(self.rng, self.mix.features)
+        body: dict[str, Any] = {"question": self.rng.choice(ATTACK_QUESTIONS), "user_tier": tier, "feature": feature, **team}
+        return Request(kind="attack", path="/v1/ask", body=body, tier=tier, feature=feature, team=_billed(team, headers), headers=headers)
 
     # At most this many conversations are open at once; below it a turn starts a new one with
     # probability _START_SHARE (else it continues the oldest), so turns of a conversation are

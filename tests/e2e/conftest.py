@@ -49,6 +49,7 @@ SCENARIO_ORDER = (
     "quality-drop",
     "rate-limit-storm",
     "slo-burn",
+    "prompt-injection",  # blocked before any LLM call: moves no baseline the later scenarios compare with
     # Last: the batch job's spend on sim-large would raise the baseline cost-spike compares with.
     "cache-bust",
     "budget-burn",

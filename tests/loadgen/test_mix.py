@@ -11,6 +11,8 @@ import pytest
 from demo_app.app.api import CONVERSATION_ID_MAX_CHARS, CONVERSATION_ID_PATTERN
 from demo_app.budgets import TEAM_PATTERN, load_budgets
 from demo_app.config import FEATURES, MODELS, TIERS
+from demo_app.guardrails import load_guardrails
+from demo_app.loadgen.corpus import ATTACK_QUESTIONS, load_corpus
 from demo_app.loadgen.mix import DEFAULT_MIX, DEMO_TEAM_KEYS, Mix, TrafficGenerator
 
 N = 20_000
@@ -158,3 +160,24 @@ def test_a_scenario_can_send_only_one_team(docs):
 def test_nonsense_mixes_are_refused(bad):
     with pytest.raises(ValueError):
         Mix(**bad)
+
+
+def test_attack_questions_are_blocked_by_the_shipped_input_guardrails_and_corpus_questions_are_not():
+    rails = load_guardrails()
+    for question in ATTACK_QUESTIONS:
+        _, found = rails.check("input", question)
+        assert any(d.action == "block" for d in found), question
+    for doc in load_corpus():
+        for question in doc.questions:
+            _, found = rails.check("input", question)
+            assert not any(d.action == "block" for d in found), question
+
+
+def test_an_attack_mix_sends_only_attacks_and_ordinary_traffic_none():
+    docs = load_corpus()
+    wave = TrafficGenerator(docs, DEFAULT_MIX.replace(attack_share=1.0, agent_share=0.0, invalid_share=0.0), seed=3)
+    sent = [wave.next() for _ in range(50)]
+    assert {r.kind for r in sent} == {"attack"}
+    assert all(r.path == "/v1/ask" and r.body["question"] in ATTACK_QUESTIONS for r in sent)
+    ordinary = TrafficGenerator(docs, DEFAULT_MIX, seed=3)
+    assert not any(ordinary.next().kind == "attack" for _ in range(500))
