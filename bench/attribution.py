@@ -7,12 +7,11 @@ setting where it has one, else patched out at import time:
 
   always on              the demo's settings (parentbased_always_on, OTLP traces and logs, metrics)
   no OTLP log records    OTEL_LOGS_EXPORTER=none: log lines stay on stdout, none is shipped
-  no HTTP client span    the openai SDK's httpx/httpx2 calls are not instrumented (patch)
   no export masking      spans are exported without the masking check (patch)
   no Prometheus metrics  TELEMETRY_METRICS_ENABLED=false
   no span export         OTEL_TRACES_EXPORTER=none: spans are made, none is exported
   5% sampling            parentbased_traceidratio 0.05, everything else on
-  5% + no OTLP logs + no HTTP client span
+  5% + no OTLP logs
   off                    OTEL_SDK_DISABLED=true, TELEMETRY_METRICS_ENABLED=false
 
 The patches name private functions of demo_app.telemetry: this is a diagnostic, and a variant
@@ -37,7 +36,6 @@ from demo_app.procs import Proc, free_port, start_process
 
 __all__ = ["VARIANTS", "measure", "to_markdown", "main"]
 
-_NO_HTTP = "import demo_app.telemetry.core as m; assert m._instrument_http_clients; m._instrument_http_clients = lambda p: None"
 _NO_MASK = "import demo_app.telemetry.tracing as m; assert m._needs_masking; m._needs_masking = lambda s: False"
 _NO_LOGS = {"OTEL_LOGS_EXPORTER": "none"}
 
@@ -45,12 +43,11 @@ _NO_LOGS = {"OTEL_LOGS_EXPORTER": "none"}
 VARIANTS: dict[str, tuple[str, str, dict[str, str]]] = {
     "always on": ("", "always on", {}),
     "no OTLP log records": ("", "always on", _NO_LOGS),
-    "no HTTP client span": (_NO_HTTP, "always on", {}),
     "no export masking": (_NO_MASK, "always on", {}),
     "no Prometheus metrics": ("", "always on", {"TELEMETRY_METRICS_ENABLED": "false"}),
     "no span export": ("", "always on", {"OTEL_TRACES_EXPORTER": "none"}),
     "5% sampling": ("", "5% sampled", {}),
-    "5% + no OTLP logs + no HTTP client span": (_NO_HTTP, "5% sampled", _NO_LOGS),
+    "5% + no OTLP logs": ("", "5% sampled", _NO_LOGS),
     "off": ("", "off", {}),
 }
 

@@ -51,7 +51,7 @@ from demo_app.app.pricing import PriceTable
 from demo_app.app.prompts import Prompt
 from demo_app.catalogue import Catalogue
 from demo_app.config import AppSettings
-from demo_app.telemetry import Telemetry, get_logger, mask, set_attributes
+from demo_app.telemetry import Telemetry, get_logger, inject_trace_context, mask, set_attributes
 
 __all__ = ["ChatResult", "LLMClient", "LLMError", "Spend", "ToolCall", "fallback_chain", "error_type_of", "track_spend"]
 
@@ -200,11 +200,14 @@ class LLMClient:
         self._tracer = tel.tracer("demo_app.app.llm")
         self._error_type_allowed = tel.contract.labels["error_type"].allows
         # max_retries=0: our loop retries, so each attempt is its own span and observation.
+        # The SDK's own client defaults (limits, redirects) plus a hook that sends the chat
+        # span's traceparent, so the provider's spans join our trace without an HTTP client span.
         self._client = openai.AsyncOpenAI(
             base_url=settings.llm_base_url,
             api_key=settings.llm_api_key.get_secret_value(),
             timeout=settings.llm_timeout_s,
             max_retries=0,
+            http_client=openai.DefaultAsyncHttpxClient(event_hooks={"request": [inject_trace_context]}),
         )
         self._duration = tel.metric("gen_ai_client_operation_duration_seconds")
         self._tokens = tel.metric("gen_ai_client_token_usage")

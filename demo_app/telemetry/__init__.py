@@ -13,7 +13,7 @@ from demo_app.telemetry.core import Telemetry, setup_telemetry
 from demo_app.telemetry.logs import get_logger
 from demo_app.telemetry.masking import mask
 from demo_app.telemetry.metrics import LabelValueError, current_exemplar
-from demo_app.telemetry.tracing import current_ids, set_attributes
+from demo_app.telemetry.tracing import current_ids, inject_trace_context, set_attributes
 
 __all__ = [
     "Telemetry",
@@ -22,6 +22,7 @@ __all__ = [
     "mask",
     "set_attributes",
     "current_ids",
+    "inject_trace_context",
     "current_exemplar",
     "LabelValueError",
 ]

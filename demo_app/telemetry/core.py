@@ -158,16 +158,6 @@ def _sdk_disabled() -> bool:
     return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
 
 
-def _instrument_http_clients(provider: TracerProvider) -> None:
-    # The openai 3.x SDK is built on httpx2, other code on httpx: instrument both so the
-    # trace context travels to the simulator whichever client makes the call.
-    from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor, HTTPXClientInstrumentor
-
-    for instrumentor in (HTTPXClientInstrumentor(), HTTPX2ClientInstrumentor()):
-        if not instrumentor.is_instrumented_by_opentelemetry:
-            instrumentor.instrument(tracer_provider=provider)
-
-
 def setup_telemetry(
     service_name: str, component: str, *, settings: TelemetrySettings | None = None, contract: Contract | None = None
 ) -> Telemetry:
@@ -182,7 +172,7 @@ def setup_telemetry(
             return existing
         settings = settings or TelemetrySettings()
         # New HTTP semconv attribute names (http.request.method, http.route, ...) on server
-        # and client spans, as the contract names them. Must be set before instrumenting.
+        # spans, as the contract names them. Must be set before instrumenting.
         os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
         contract = contract or load_contract()
         registry = CollectorRegistry(auto_describe=True)
@@ -207,12 +197,11 @@ def setup_telemetry(
             resource = _HashedResource(created.attributes, created.schema_url)
             timeout = settings.telemetry_export_timeout_s
             # OTEL_TRACES_EXPORTER=none: spans are still made, so trace context still travels
-            # to the simulator and into log lines; they just go nowhere (as in the SDK's own
-            # auto-configuration).
+            # to the simulator (tracing.inject_trace_context) and into log lines; they just go
+            # nowhere (as in the SDK's own auto-configuration).
             export_traces = settings.otel_traces_exporter == "otlp"
             tel.tracer_provider = build_tracer_provider(resource, timeout, tel._count_dropped("traces"), export=export_traces)
             trace.set_tracer_provider(tel.tracer_provider)
-            _instrument_http_clients(tel.tracer_provider)
             if settings.otel_logs_exporter == "otlp":
                 tel.logger_provider = build_logger_provider(resource, timeout, tel._count_dropped("logs"))
                 set_logger_provider(tel.logger_provider)

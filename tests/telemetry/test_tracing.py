@@ -1,11 +1,13 @@
-"""Span drop counting through public hooks: failed exports, and the SDK's own queue-full count."""
+"""Span drop counting through public hooks (failed exports, the SDK's own queue-full count), and trace context injection."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from collections.abc import Sequence
 
+import httpx
 import pytest
 from opentelemetry.sdk import environment_variables
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -96,3 +98,21 @@ class TestQueueFull:
         with sdk_processor_metrics():
             pass
         assert os.environ[switch] == "false"
+
+
+class TestTraceContextInjection:
+    """The request hook sends the current span's W3C traceparent, and nothing outside a span."""
+
+    def test_current_span_goes_into_the_request_headers(self) -> None:
+        tracer = TracerProvider().get_tracer("test")
+        request = httpx.Request("POST", "http://sim/v1/chat/completions")
+        with tracer.start_as_current_span("chat sim-small") as span:
+            asyncio.run(tracing.inject_trace_context(request))
+        ctx = span.get_span_context()
+        assert request.headers["traceparent"] == f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}"
+        assert ctx.trace_flags.sampled
+
+    def test_no_header_outside_a_span(self) -> None:
+        request = httpx.Request("POST", "http://sim/v1/chat/completions")
+        asyncio.run(tracing.inject_trace_context(request))
+        assert "traceparent" not in request.headers
