@@ -221,13 +221,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         # The job is all of team batch's spend; it also raises feature summarize's and tier
         # enterprise's (the budget tickets may fire for them) and sim-large's (LLMCostSpike).
         # Team batch's own tickets come after its page (the fast burn then inhibits them) or
-        # not at all before the run ends.
+        # not at all before the run ends. Its summaries share little prompt prefix with sim-large's
+        # cached interactive traffic, so they may halve sim-large's cache hit ratio on a steady
+        # (now larger) call rate: LLMCacheHitRatioDrop{sim-large} (seen once in a clean-clone run,
+        # after its 30-minute baseline stopped being NaN-poisoned by quiet minutes).
         load=(
             _BACKGROUND,
             _stream(2.0, "batch-job", teams={"batch": 1.0}, tiers={"enterprise": 1.0}, agent_share=0.0,
                     features={"summarize": 1.0}, models={"sim-large": 1.0}),
         ),
-        allowed=_LATENCY_SLO | _BUDGET_TICKETS | {"LLMCostSpike", "LLMHighLatencyP95"},
+        allowed=_LATENCY_SLO | _BUDGET_TICKETS | {"LLMCostSpike", "LLMHighLatencyP95", "LLMCacheHitRatioDrop"},
         budget_s=BUDGET_BURN_S,
     ),
     Scenario(
