@@ -26,8 +26,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from demo_app.yaml_file import problems, read_mapping
 
 __all__ = [
     "DEFAULT_BUDGETS_FILE",
@@ -143,11 +144,6 @@ class BudgetsError(ValueError):
     """The budgets file is missing or malformed; the message names the file and the key."""
 
 
-def _problem(loc: tuple[int | str, ...], msg: str) -> str:
-    msg = msg.removeprefix("Value error, ")  # our own validators name the key themselves
-    return f"{'.'.join(str(p) for p in loc)}: {msg}" if loc else msg
-
-
 def load_budgets(path: Path | str | None = None) -> Budgets:
     """Read and validate a budgets file (default: $LLM_BUDGETS_FILE, else the bundled one);
     BudgetsError names the file and the bad key."""
@@ -156,12 +152,12 @@ def load_budgets(path: Path | str | None = None) -> Budgets:
 
 @cache
 def _load(path: Path) -> Budgets:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise BudgetsError(f"{path}: cannot read the budgets file: {exc}") from exc
-    if not isinstance(data, Mapping):
-        raise BudgetsError(f"{path}: the top level must be a mapping with `monthly_usd:` (and optionally `teams:`)")
+    data = read_mapping(
+        path,
+        BudgetsError,
+        reading="cannot read the budgets file",
+        shape="the top level must be a mapping with `monthly_usd:` (and optionally `teams:`)",
+    )
     unknown = sorted(set(data) - {"monthly_usd", "teams"})
     if unknown:
         raise BudgetsError(f"{path}: {unknown[0]}: unknown key (expected monthly_usd, teams)")
@@ -172,8 +168,7 @@ def _load(path: Path) -> Budgets:
     try:
         return Budgets.model_validate({**data, "teams": teams, "source": str(path)})
     except ValidationError as exc:
-        problems = "; ".join(_problem(_public_loc(e["loc"]), e["msg"]) for e in exc.errors())
-        raise BudgetsError(f"{path}: {problems}") from None
+        raise BudgetsError(f"{path}: {problems(exc, _public_loc)}") from None
 
 
 def _public_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:

@@ -17,8 +17,9 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from demo_app.yaml_file import problems, read_mapping
 
 __all__ = [
     "BUNDLED_CATALOGUES",
@@ -164,11 +165,6 @@ class CatalogueError(ValueError):
     """The catalogue file is missing or malformed; the message names the file and the key."""
 
 
-def _problem(loc: tuple[int | str, ...], msg: str) -> str:
-    msg = msg.removeprefix("Value error, ")  # our own validators name the key themselves
-    return f"{'.'.join(str(p) for p in loc)}: {msg}" if loc else msg
-
-
 def load_catalogue(path: Path | str = DEFAULT_MODELS_FILE) -> Catalogue:
     """Read and validate a catalogue file; CatalogueError names the file and the bad key."""
     return _load(Path(path).resolve())
@@ -176,19 +172,18 @@ def load_catalogue(path: Path | str = DEFAULT_MODELS_FILE) -> Catalogue:
 
 @cache
 def _load(path: Path) -> Catalogue:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogueError(f"{path}: cannot read the model catalogue: {exc}") from exc
-    if not isinstance(data, Mapping):
-        raise CatalogueError(f"{path}: the top level must be a mapping with `models:` (and optionally `defaults:`)")
+    data = read_mapping(
+        path,
+        CatalogueError,
+        reading="cannot read the model catalogue",
+        shape="the top level must be a mapping with `models:` (and optionally `defaults:`)",
+    )
     if "source" in data:
         raise CatalogueError(f"{path}: source: unknown key")
     try:
         return Catalogue.model_validate({**data, "source": str(path)})
     except ValidationError as exc:
-        problems = "; ".join(_problem(e["loc"], e["msg"]) for e in exc.errors())
-        raise CatalogueError(f"{path}: {problems}") from None
+        raise CatalogueError(f"{path}: {problems(exc)}") from None
 
 
 def active_models_file(environ: Mapping[str, str] | None = None) -> Path:

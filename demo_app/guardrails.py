@@ -23,10 +23,10 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from demo_app.telemetry.masking import PATTERNS
+from demo_app.yaml_file import problems, read_mapping
 
 __all__ = [
     "ACTIONS",
@@ -173,14 +173,13 @@ class Guardrails(BaseModel):
 def load_guardrails(path: Path | str = DEFAULT_GUARDRAILS_FILE) -> Guardrails:
     """Read and validate a guardrails file (once per path); GuardrailsError names the file and the key."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise GuardrailsError(f"{path}: {exc}") from None
-    if not isinstance(raw, dict):
-        raise GuardrailsError(f"{path}: expected a mapping with a `guardrails` list")
+    raw = read_mapping(
+        path,
+        GuardrailsError,
+        reading="cannot read the guardrails file",
+        shape="the top level must be a mapping with a `guardrails:` list",
+    )
     try:
         return Guardrails.model_validate({**raw, "source": str(path)})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise GuardrailsError(f"{path}: {problems}") from None
+        raise GuardrailsError(f"{path}: {problems(exc)}") from None

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from demo_app.yaml_file import read_mapping
 
 __all__ = ["DEFAULT_PROMPTS_DIR", "Prompt", "PromptError", "PromptLibrary", "load_prompts"]
 
@@ -75,13 +75,10 @@ class PromptLibrary:
 
 
 def _read(path: Path) -> Prompt:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise PromptError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(raw, dict) or set(raw) != _KEYS:
-        keys = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
-        raise PromptError(f"{path}: expected exactly the keys name, version, text; got {keys}")
+    expected = "expected exactly the keys name, version, text"
+    raw = read_mapping(path, PromptError, reading="cannot read the prompt file", shape=f"{expected}; got no mapping")
+    if set(raw) != _KEYS:
+        raise PromptError(f"{path}: {expected}; got {sorted(raw)}")
     empty = [key for key in sorted(_KEYS) if not isinstance(raw[key], str) or not raw[key].strip()]
     if empty:
         raise PromptError(f"{path}: {', '.join(empty)} must be non-empty strings")

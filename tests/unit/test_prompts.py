@@ -43,7 +43,7 @@ class TestValidation:
             ("name: qa\nversion: v1\ntext: x\nextra: 1\n", "expected exactly the keys"),
             ("name: qa\nversion: 1\ntext: x\n", "version must be non-empty strings"),
             ("name: qa\nversion: v1\ntext: '  '\n", "text must be non-empty strings"),
-            ("name: [qa\n", "not valid YAML"),
+            ("name: [qa\n", "cannot read the prompt file"),
             ("- a list\n", "expected exactly the keys"),
         ],
     )
