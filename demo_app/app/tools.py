@@ -12,13 +12,14 @@ import json
 import math
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from demo_app.app.rag import Hit
 from demo_app.app.retrieval import InstrumentedRetriever
 
-__all__ = ["ToolError", "Tool", "TOOL_SPECS", "build_tools", "calculate", "word_count"]
+__all__ = ["ToolError", "Tool", "TOOL_SPECS", "build_tools", "calculate", "format_hits", "word_count"]
 
 _MAX_EXPRESSION_CHARS = 200
 _MAX_EXPONENT = 64
@@ -141,14 +142,18 @@ class Tool:
         return self.run(value)
 
 
+def format_hits(hits: Sequence[Hit]) -> str:
+    """search_documents' answer: one line per hit (id, title, the start of its text)."""
+    if not hits:
+        return "No matching documents."
+    return "\n".join(f"[{h.doc_id}] {h.title}: {h.text[:_SNIPPET_CHARS]}" for h in hits)
+
+
 def build_tools(retriever: InstrumentedRetriever) -> dict[str, Tool]:
     """The three tools, keyed by name (search goes through the instrumented retriever)."""
 
     def search_documents(query: str) -> str:
-        hits = retriever.search(query, feature="agent")
-        if not hits:
-            return "No matching documents."
-        return "\n".join(f"[{h.doc_id}] {h.title}: {h.text[:_SNIPPET_CHARS]}" for h in hits)
+        return format_hits(retriever.search(query, feature="agent"))
 
     return {
         "search_documents": Tool("search_documents", "query", search_documents),
