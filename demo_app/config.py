@@ -169,6 +169,12 @@ class AppSettings(BaseSettings):
     # The guardrails file: input and output checks with their actions (demo_app/guardrails.py).
     guardrails_file: Path = _DEFAULT_GUARDRAILS_FILE
 
+    # The agents' tools: on the MCP tool server at this URL (python -m demo_app.mcp_tools,
+    # e.g. http://127.0.0.1:8083/mcp), or in process when empty. compose and the native stack
+    # set it.
+    mcp_tools_url: str = ""
+    mcp_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
     rag_top_k: int = Field(default=4, ge=1, le=20)
     max_text_chars: int = Field(default=4000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
@@ -235,6 +241,13 @@ class AppSettings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("LLM_BASE_URL must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("mcp_tools_url")
+    @classmethod
+    def _mcp_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("MCP_TOOLS_URL must be empty (tools in process) or start with http:// or https://")
+        return value
 
     def model_for(self, feature: str) -> str:
         """Default model of a feature (qa, summarize, support, agent)."""

@@ -9,6 +9,11 @@ outcome "step_limit" and returns the last text any agent produced.
 Telemetry: `invoke_agent {name}` spans (nested: supervisor > execute_tool ask_x > worker),
 `execute_tool {tool}` spans, llmapp_agent_duration_seconds per agent invocation,
 llmapp_agent_tool_calls_total per real tool call, llmapp_agent_steps per run.
+
+With an MCP client (MCP_TOOLS_URL), the workers' tools run on the MCP tool server
+(demo_app/mcp_tools): the arguments are checked here as for in-process tools, then sent as one
+`tools/call`, whose client span is a child of `execute_tool {tool}` (demo_app/app/mcp_client.py).
+A tool error or an unreachable server is a failed tool call the model is told about.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 from opentelemetry.trace import Status, StatusCode
 
 from demo_app.app.llm import ChatResult, LLMClient, LLMError, ToolCall
+from demo_app.app.mcp_client import McpToolClient
 from demo_app.app.tools import TOOL_SPECS, Tool, ToolError
 from demo_app.telemetry import Telemetry, get_logger, set_attributes
 
@@ -123,9 +129,10 @@ class AgentRun:
 class AgentRunner:
     """Runs the supervisor and its workers against one LLM client and tool set."""
 
-    def __init__(self, llm: LLMClient, tools: dict[str, Tool], tel: Telemetry, model: str) -> None:
+    def __init__(self, llm: LLMClient, tools: dict[str, Tool], tel: Telemetry, model: str, mcp: McpToolClient | None = None) -> None:
         self._llm = llm
         self._tools = tools
+        self._mcp = mcp
         self._model = model
         self._tracer = tel.tracer("demo_app.app.agents")
         self._duration = tel.metric("llmapp_agent_duration_seconds")
@@ -191,7 +198,7 @@ class AgentRunner:
             try:
                 if tool is None or call.name not in _worker_tools(agent):
                     raise ToolError(f"unknown tool {call.name!r}")
-                output = tool.call(call.arguments)
+                output = await self._run_tool(tool, call.arguments)
             except ToolError as exc:
                 outcome, output = "error", f"error: {exc}"
                 set_attributes(span, {"error.type": "ToolError"})
@@ -205,6 +212,11 @@ class AgentRunner:
             # A failed tool call is handled (the run goes on): WARNING, never ERROR (log_levels).
             (_log.warning if outcome == "error" else _log.info)("tool call", agent=agent, tool=call.name, outcome=outcome)
             return output
+
+    async def _run_tool(self, tool: Tool, arguments: str) -> str:
+        if self._mcp is None:
+            return tool.call(arguments)
+        return await self._mcp.call(tool.name, {tool.param: tool.argument(arguments)})
 
     async def _delegate(self, worker: _Worker, call: ToolCall, run: AgentRun) -> str:
         try:

@@ -29,6 +29,8 @@ def create_app() -> FastAPI:
         get_logger().info("app started", llm_base_url=settings.llm_base_url, port=settings.port)
         yield
         await services.llm.close()
+        if services.mcp is not None:
+            await services.mcp.aclose()
 
     app = FastAPI(
         title="llm-obs-stack demo app",

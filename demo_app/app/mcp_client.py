@@ -10,7 +10,8 @@ Telemetry, per the MCP semantic conventions: each call is a CLIENT span
 `error.type` (`tool_error` when the tool answered isError=true, the exception's class when the
 transport failed). `mcp.session.id` is absent on purpose: protocol 2026-07-28, which the SDK
 negotiates, has no sessions (the semconv attribute is conditionally required "when the request
-is part of a session"). The SDK's own span `MCP send tools/call {tool}` is a child of ours, and
+is part of a session"). Each call is measured in mcp_client_operation_duration_seconds
+(mcp.client.operation.duration), error_type tool_error or _OTHER. The SDK's own span `MCP send tools/call {tool}` is a child of ours, and
 the SDK puts the W3C trace context in the request's `_meta`, so the server's
 `tools/call {tool}` span joins the same trace.
 """
@@ -18,15 +19,16 @@ the SDK puts the W3C trace context in the request's `_meta`, so the server's
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import AsyncExitStack
 from typing import Any
 
 from mcp import Client
 from mcp.types import TextContent
-from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from demo_app.app.tools import ToolError
+from demo_app.telemetry import Telemetry
 
 __all__ = ["McpToolClient"]
 
@@ -34,10 +36,11 @@ __all__ = ["McpToolClient"]
 class McpToolClient:
     """Call tools on one MCP server; safe to share between concurrent agent runs."""
 
-    def __init__(self, url: str, *, timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, tel: Telemetry, *, timeout_s: float = 10.0) -> None:
         self._url = url
         self._timeout_s = timeout_s
-        self._tracer = trace.get_tracer(__name__)
+        self._tracer = tel.tracer(__name__)
+        self._duration = tel.metric("mcp_client_operation_duration_seconds")
         self._lock = asyncio.Lock()
         self._stack: AsyncExitStack | None = None
         self._client: Client | None = None
@@ -72,22 +75,30 @@ class McpToolClient:
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
+            started = time.perf_counter()
+            error_type = ""
             try:
-                client = await self._connected()
-                result = await client.call_tool(tool, arguments)
-            except Exception as exc:
-                # Transport or protocol failure: drop the connection so the next call reconnects.
-                await self._reset()
-                span.set_attribute("error.type", type(exc).__name__)
-                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-                span.record_exception(exc, escaped=False)
-                raise ToolError(f"tool server unavailable ({type(exc).__name__})") from exc
-            version = client.session.protocol_version
-            if version:
-                span.set_attribute("mcp.protocol.version", str(version))
-            text = "\n".join(part.text for part in result.content if isinstance(part, TextContent))
-            if result.is_error:
-                span.set_attribute("error.type", "tool_error")
-                span.set_status(Status(StatusCode.ERROR, "tool_error"))
-                raise ToolError(text.removeprefix(f"Error executing tool {tool}: "))
-            return text
+                try:
+                    client = await self._connected()
+                    result = await client.call_tool(tool, arguments)
+                except Exception as exc:
+                    # Transport or protocol failure: drop the connection so the next call reconnects.
+                    await self._reset()
+                    error_type = "_OTHER"
+                    span.set_attribute("error.type", type(exc).__name__)
+                    span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                    span.record_exception(exc, escaped=False)
+                    raise ToolError(f"tool server unavailable ({type(exc).__name__})") from exc
+                version = client.session.protocol_version
+                if version:
+                    span.set_attribute("mcp.protocol.version", str(version))
+                text = "\n".join(part.text for part in result.content if isinstance(part, TextContent))
+                if result.is_error:
+                    error_type = "tool_error"
+                    span.set_attribute("error.type", error_type)
+                    span.set_status(Status(StatusCode.ERROR, error_type))
+                    raise ToolError(text.removeprefix(f"Error executing tool {tool}: "))
+                return text
+            finally:
+                labels = {"mcp_method_name": "tools/call", "gen_ai_tool_name": tool, "error_type": error_type}
+                self._duration.labels(**labels).observe(time.perf_counter() - started)

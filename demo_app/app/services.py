@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from demo_app.app.agents import AgentRunner
 from demo_app.app.conversations import ConversationStore
 from demo_app.app.llm import LLMClient
+from demo_app.app.mcp_client import McpToolClient
 from demo_app.app.pricing import PriceTable
 from demo_app.app.prompts import PromptLibrary, load_prompts
 from demo_app.app.rag import Retriever
@@ -33,6 +34,7 @@ class Services:
     budgets: Budgets
     conversations: ConversationStore
     prompts: PromptLibrary
+    mcp: McpToolClient | None = None  # the agents' tool server, when MCP_TOOLS_URL is set
 
     @classmethod
     def build(cls, settings: AppSettings, tiers: TierLimitSettings, tel: Telemetry) -> Services:
@@ -41,7 +43,8 @@ class Services:
         retriever = InstrumentedRetriever(Retriever.from_corpus(), tel, k=settings.rag_top_k)
         limiter = TierRateLimiter({tier: TierLimit(*tiers.for_tier(tier)) for tier in TIERS})
         llm = LLMClient(settings, tel, PriceTable.from_catalogue(settings.catalogue))
-        agents = AgentRunner(llm, build_tools(retriever), tel, model=settings.model_for(AGENT_FEATURE))
+        mcp = McpToolClient(settings.mcp_tools_url, tel, timeout_s=settings.mcp_timeout_s) if settings.mcp_tools_url else None
+        agents = AgentRunner(llm, build_tools(retriever), tel, model=settings.model_for(AGENT_FEATURE), mcp=mcp)
         _create_counter_series(tel, settings, settings.budgets)
         conversations = ConversationStore(
             max_conversations=settings.conversation_max_count,
@@ -51,7 +54,7 @@ class Services:
         )
         return cls(
             settings=settings, tel=tel, retriever=retriever, limiter=limiter, llm=llm, agents=agents, budgets=settings.budgets,
-            conversations=conversations, prompts=prompts,
+            conversations=conversations, prompts=prompts, mcp=mcp,
         )
 
 

@@ -130,8 +130,8 @@ class Tool:
     param: str
     run: Callable[[str], str]
 
-    def call(self, arguments: str) -> str:
-        """Parse the model's JSON arguments and run; ToolError on any problem."""
+    def argument(self, arguments: str) -> str:
+        """The tool's one argument from the model's JSON arguments; ToolError if absent or not JSON."""
         try:
             args = json.loads(arguments or "{}")
         except json.JSONDecodeError:
@@ -139,7 +139,11 @@ class Tool:
         value = args.get(self.param) if isinstance(args, dict) else None
         if not isinstance(value, str):
             raise ToolError(f"missing string argument {self.param!r}")
-        return self.run(value)
+        return value
+
+    def call(self, arguments: str) -> str:
+        """Parse the model's JSON arguments and run; ToolError on any problem."""
+        return self.run(self.argument(arguments))
 
 
 def format_hits(hits: Sequence[Hit]) -> str:

@@ -1,4 +1,9 @@
-"""Run the MCP tool server: `python -m demo_app.mcp_tools` (HOST, PORT from the environment)."""
+"""Run the MCP tool server: `python -m demo_app.mcp_tools` (HOST, PORT from the environment).
+
+Streamable HTTP at /mcp, GET /healthz, GET /metrics. Traces and logs go over OTLP like the
+other components' (OTEL_* variables); the SDK's server spans use the global tracer
+provider that setup_telemetry installs.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,19 @@ import uvicorn
 
 from demo_app.mcp_tools.config import McpToolsSettings
 from demo_app.mcp_tools.server import build_server
+from demo_app.telemetry import get_logger, setup_telemetry
 
 
 def main() -> None:
     settings = McpToolsSettings()
-    app = build_server().streamable_http_app(host=settings.host)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=2)
+    tel = setup_telemetry(service_name="mcp-tools", component="mcp_tools")
+    app = build_server(tel=tel).streamable_http_app(host=settings.host)
+    get_logger().info("mcp tool server starting", host=settings.host, port=settings.port)
+    try:
+        # log_config=None: uvicorn keeps the JSON logging setup_telemetry configured.
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=2)
+    finally:
+        tel.shutdown()
 
 
 if __name__ == "__main__":
