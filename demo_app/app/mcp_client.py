@@ -19,6 +19,7 @@ the SDK puts the W3C trace context in the request's `_meta`, so the server's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from contextlib import AsyncExitStack
 from typing import Any
@@ -57,10 +58,9 @@ class McpToolClient:
         async with self._lock:
             stack, self._stack, self._client = self._stack, None, None
         if stack is not None:
-            try:
+            # A broken connection may fail to close; it is dropped either way.
+            with contextlib.suppress(Exception):
                 await stack.aclose()
-            except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is dropped either way
-                pass
 
     async def aclose(self) -> None:
         """Close the connection (app shutdown); the next call would open a new one."""
