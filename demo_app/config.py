@@ -170,7 +170,7 @@ class AppSettings(BaseSettings):
     guardrails_file: Path = _DEFAULT_GUARDRAILS_FILE
 
     # The agents' tools: on the MCP tool server at this URL (python -m demo_app.mcp_tools,
-    # e.g. http://127.0.0.1:8083/mcp), or in process when empty. compose and the native stack
+    # e.g. http://127.0.0.1:8084/mcp), or in process when empty. compose and the native stack
     # set it.
     mcp_tools_url: str = ""
     mcp_timeout_s: float = Field(default=10.0, gt=0, le=120)

@@ -120,3 +120,12 @@ def test_an_unreachable_tool_server_is_a_failed_tool_call_not_a_failed_request(s
 def test_a_bad_mcp_tools_url_stops_the_app_with_the_setting_named(start_app: Callable[..., Proc]) -> None:
     with pytest.raises(RuntimeError, match="MCP_TOOLS_URL must be empty"):
         start_app("mcp-bad-url", {"MCP_TOOLS_URL": "127.0.0.1:8083/mcp", "OTEL_SDK_DISABLED": "true"})
+
+
+def test_the_tool_server_refuses_a_foreign_host_header(tool_server: Proc) -> None:
+    # DNS-rebinding protection: a page on evil.example must not reach the tools through a browser.
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    headers = {"Accept": "application/json, text/event-stream"}
+    refused = httpx.post(f"{tool_server.url}/mcp", json=body, headers={**headers, "Host": "evil.example"}, timeout=5)
+    assert refused.status_code == 421, refused.text
+    assert httpx.get(f"{tool_server.url}/healthz", timeout=5).json()["status"] == "ok"
