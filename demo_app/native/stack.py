@@ -37,10 +37,10 @@ PIDS_FILE = "pids.json"
 # Start order: what others depend on first; Prometheus last so its first scrape finds every
 # target up (no TargetDown at start). Names are the compose service names; the tracker
 # first, so every service that reports to it starts with its DSN (it runs only when asked).
-COMPONENTS = ("tracker", "otlp", "alert-sink", "alertmanager", "llm-sim", "app", "prometheus")
+COMPONENTS = ("tracker", "otlp", "alert-sink", "alertmanager", "llm-sim", "mcp-tools", "app", "prometheus")
 _READY_PATH = {"prometheus": "/-/ready", "alertmanager": "/-/ready", "tracker": "/health/ready"}  # the others answer /healthz
 # The services that report to the tracker (sentry-sdk, demo_app/telemetry/errors.py).
-_REPORTING = frozenset({"app", "llm-sim", "alert-sink"})
+_REPORTING = frozenset({"app", "llm-sim", "alert-sink", "mcp-tools"})
 
 
 class NativeStack:
@@ -142,9 +142,11 @@ class NativeStack:
             if self.seed is not None:
                 env["LLM_SIM_SEED"] = str(self.seed)
             return start_component("llm_sim", logs, port=port, env=self._env(name, env), timeout=timeout)
+        if name == "mcp-tools":
+            return start_component("mcp_tools", logs, port=port, env=self._env(name, self._otel_env("mcp-tools")), timeout=timeout)
         if name == "app":
             # service.name as in compose.yaml (demo-app): the dashboards' Loki queries select it.
-            env = {"LLM_BASE_URL": f"{self.url('llm-sim')}/v1", **self._otel_env("demo-app")}
+            env = {"LLM_BASE_URL": f"{self.url('llm-sim')}/v1", "MCP_TOOLS_URL": f"{self.url('mcp-tools')}/mcp", **self._otel_env("demo-app")}
             return start_component("app", logs, port=port, env=self._env(name, env), timeout=timeout)
         if name == "otlp":
             if importlib.util.find_spec("demo_app.native.otlp_sink") is None:

@@ -64,7 +64,7 @@ def test_native_mode_keeps_a_runbook_site_on_another_host(repo_root, tmp_path):
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "a.yml").write_text("groups: []\n")
     rendered, _ = render_prometheus(src, {"alert-sink": "127.0.0.1:18082", "alertmanager": "127.0.0.1:19093", "app": "x:1",
-                                          "llm-sim": "x:2", "prometheus": "x:3"})
+                                          "llm-sim": "x:2", "mcp-tools": "x:4", "prometheus": "x:3"})
     assert rendered["global"]["external_labels"]["runbook_base_url"] == "https://wiki.example.com/llm/runbooks"
 
 
