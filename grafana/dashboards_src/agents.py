@@ -1,4 +1,4 @@
-"""Agents and tools (uid llm-agents): steps per run, tool calls, per-agent latency, slow traces, service graph."""
+"""Agents and tools (uid llm-agents): steps per run, tool calls, per-agent latency, the MCP tool server, slow traces, service graph."""
 
 from __future__ import annotations
 
@@ -138,6 +138,46 @@ def build() -> dashboard.Dashboard:
                 ],
                 unit="s",
                 width=24,
+            )
+        )
+        .with_row(dashboard.Row("MCP tool server"))
+        .with_panel(
+            timeseries_panel(
+                "MCP tools/call latency p95, client and server",
+                "95th percentile of one tools/call as the agents' MCP client sees it (mcp.client.operation.duration) "
+                "and as the tool server handles it (mcp.server.operation.duration). The gap is transport and "
+                "protocol; a slow tool raises both. Exemplars open the call's trace.",
+                [
+                    prom(
+                        "histogram_quantile(0.95, sum by (gen_ai_tool_name, le) ("
+                        "rate(mcp_client_operation_duration_seconds_bucket[$__rate_interval])))",
+                        "{{gen_ai_tool_name}} client",
+                        exemplar=True,
+                    ),
+                    prom(
+                        "histogram_quantile(0.95, sum by (gen_ai_tool_name, le) ("
+                        "rate(mcp_server_operation_duration_seconds_bucket[$__rate_interval])))",
+                        "{{gen_ai_tool_name}} server",
+                        exemplar=True,
+                    ),
+                ],
+                unit="s",
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "MCP tools/call per second by tool and error type",
+                "Calls the tool server handled, by tool; error_type tool_error is a tool that answered isError=true "
+                "(the model reads the error), _OTHER one that crashed. Calls that never reached the server count "
+                "only on the client side, as error_type _OTHER of mcp_client_operation_duration_seconds.",
+                [
+                    prom(
+                        "sum by (gen_ai_tool_name, error_type) (rate(mcp_server_operation_duration_seconds_count[$__rate_interval]))",
+                        "{{gen_ai_tool_name}} {{error_type}}",
+                    ),
+                ],
+                unit="reqps",
+                stacked=True,
             )
         )
         .with_row(dashboard.Row("Traces"))
