@@ -95,11 +95,13 @@ def measure(ingest_window_s: float = 40.0) -> dict[str, Any]:
         sim = stack.enter_context(
             start_module("demo_app.llm_sim", log_dir, {"LLM_SIM_LATENCY_SCALE": "0", "LLM_SIM_SEED": "3", "OTEL_SDK_DISABLED": "true"})
         )
+        # The agents' tools over MCP, as in compose.
+        tools = stack.enter_context(start_module("demo_app.mcp_tools", log_dir, {"OTEL_SDK_DISABLED": "true"}))
         # OTLP pointed at a closed port: exports fail, so the dropped-telemetry series exist too.
         dead_otlp = f"http://127.0.0.1:{free_port()}"
         app = stack.enter_context(
             start_module("demo_app.app", log_dir, {"LLM_BASE_URL": f"{sim.url}/v1", "OTEL_EXPORTER_OTLP_ENDPOINT": dead_otlp,
-                                                   "TELEMETRY_EXPORT_TIMEOUT_S": "0.5", **mix_app_env()})
+                                                   "TELEMETRY_EXPORT_TIMEOUT_S": "0.5", "MCP_TOOLS_URL": f"{tools.url}/mcp", **mix_app_env()})
         )
         targets = {"app": f"127.0.0.1:{app.port}", "llm-sim": f"127.0.0.1:{sim.port}"}
         prom = stack.enter_context(_start_prometheus(log_dir, targets, interval))

@@ -36,9 +36,12 @@ def _bench(drill, name: str, *args: str) -> dict:
 @pytest.mark.timeout(400)  # generous: a slow machine makes the mix slower, never different
 def test_full_mix_stays_under_the_series_budget(start, drill) -> None:
     sim = start("llm_sim", env=drill.sim_env("0"))
+    # The agents' tools over MCP, as in compose: the client's duration histogram counts too.
+    tools = start("mcp_tools", env={"OTEL_SDK_DISABLED": "true"})
     # OTLP to a closed port, as in bench/cardinality.py: exports fail, so the dropped-telemetry series count too.
     dead_otlp = f"http://127.0.0.1:{drill.free_port()}"
-    app = start("app", env=drill.app_env(sim, dead_otlp, TELEMETRY_EXPORT_TIMEOUT_S="0.5", **_bench(drill, "mix_app_env")))
+    env = drill.app_env(sim, dead_otlp, TELEMETRY_EXPORT_TIMEOUT_S="0.5", MCP_TOOLS_URL=f"{tools.url}/mcp", **_bench(drill, "mix_app_env"))
+    app = start("app", env=env)
 
     statuses = _bench(drill, "run_mix", app.url, sim.url)
     assert "500" not in statuses, f"the app failed (a label outside the contract?): {statuses}\n{app.log()[-3000:]}"
@@ -52,6 +55,7 @@ def test_full_mix_stays_under_the_series_budget(start, drill) -> None:
     cached = sum(s.value for s in values if s.name == "gen_ai_client_inference_usage_cache_read_input_tokens_total")
     saved = sum(s.value for s in values if s.name == "llmapp_cache_savings_usd_total")
     assert cached > 0 and saved > 0, (cached, saved)
+    assert any(s.name == "mcp_client_operation_duration_seconds_count" and s.value > 0 for s in values), "no tool call went over MCP"
     by_family = Counter(_SUFFIX.sub("", re.split(r"[{ ]", line, maxsplit=1)[0]) for line in samples)
     print(f"\n{len(samples)} series after {sum(statuses.values())} requests {statuses}")
     for family, count in by_family.most_common():
