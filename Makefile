@@ -22,7 +22,7 @@ NEED_DOCKER = @COMPOSE="$(COMPOSE)" bash scripts/need-docker.sh $@
 # The load scenario runner talks to the stack over these URLs (compose service names).
 STACK_URLS := --app-url http://app:8000 --sim-url http://llm-sim:8081 \
 	--prometheus-url http://prometheus:9090 --alertmanager-url http://alertmanager:9093 \
-	--sink-url http://alert-sink:8082
+	--sink-url http://alert-sink:8082 --tools-url http://mcp-tools:8084
 
 .PHONY: help venv lock tools js lint test test-fast up down logs ps clean load native-up native-down native-status load-native bench dashboards contract-docs rules k8s
 

@@ -24,6 +24,7 @@ class StackUrls:
     prometheus: str
     alertmanager: str
     sink: str
+    tools: str  # the agents' MCP tool server (its /faults; MCP itself at /mcp)
 
     def __post_init__(self) -> None:
         for f in fields(self):

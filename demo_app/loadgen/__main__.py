@@ -3,7 +3,7 @@
   scenarios                      list every scenario, the alert it fires and its budget (the default)
   traffic --app-url URL --rate R [--duration S] [--count N]
                                  steady realistic traffic (compose's `traffic` service)
-  run NAME (--stack DIR | --app-url ... --sim-url ... --prometheus-url ... --alertmanager-url ... --sink-url ...)
+  run NAME (--stack DIR | --app-url ... --sim-url ... --prometheus-url ... --alertmanager-url ... --sink-url ... --tools-url ...)
                                  stage one scenario and watch its alert arrive; exit 0 only if it did in budget
 """
 
@@ -79,7 +79,8 @@ def cmd_traffic(args: argparse.Namespace) -> int:
 def _urls(args: argparse.Namespace) -> StackUrls:
     if args.stack:
         return StackUrls.from_state_dir(Path(args.stack))
-    flags = {"app": args.app_url, "sim": args.sim_url, "prometheus": args.prometheus_url, "alertmanager": args.alertmanager_url, "sink": args.sink_url}
+    flags = {"app": args.app_url, "sim": args.sim_url, "prometheus": args.prometheus_url, "alertmanager": args.alertmanager_url, "sink": args.sink_url,
+             "tools": args.tools_url}
     missing = [f"--{k}-url" for k, v in flags.items() if not v]
     if missing:
         raise SystemExit(f"give --stack DIR or every URL flag (missing: {', '.join(missing)})")
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--prometheus-url")
     r.add_argument("--alertmanager-url")
     r.add_argument("--sink-url")
+    r.add_argument("--tools-url", help="the MCP tool server (its /faults)")
     r.add_argument("--budget", type=float, help="seconds the alert may take (default: the scenario's)")
     r.add_argument("--wait-resolved", action="store_true", help="after clearing the fault, wait for the resolved notification")
     r.add_argument("--resolve-timeout", type=float, default=300.0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from demo_app.loadgen.driver import LoadStream
 from demo_app.loadgen.mix import DEFAULT_MIX
@@ -26,12 +26,16 @@ ALWAYS_ALLOWED = frozenset({"Watchdog"})  # fires all the time by design (dead m
 
 @dataclass(frozen=True)
 class Fault:
-    """A fault for the simulator's POST /faults (see demo_app/llm_sim/faults.py for `value`)."""
+    """A fault for POST /faults of the simulator (target "sim", demo_app/llm_sim/faults.py) or
+    of the MCP tool server (target "tools", demo_app/mcp_tools/faults.py: kinds error and
+    latency, `tool` instead of `model`)."""
 
     kind: str
     rate: float = 1.0
     value: float | None = None
     model: str | None = None  # None: every model
+    target: Literal["sim", "tools"] = "sim"
+    tool: str | None = None  # target "tools": None is every tool
 
     def body(self, ttl_s: float) -> dict[str, Any]:
         body: dict[str, Any] = {"kind": self.kind, "rate": self.rate, "ttl_s": max(1, min(3600, int(ttl_s)))}
@@ -39,6 +43,8 @@ class Fault:
             body["value"] = self.value
         if self.model is not None:
             body["model"] = self.model
+        if self.tool is not None:
+            body["tool"] = self.tool
         return body
 
 

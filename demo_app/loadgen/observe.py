@@ -18,7 +18,8 @@ from demo_app.stack_urls import StackUrls
 __all__ = ["StackClient", "rfc3339", "parse_rfc3339", "READY_PATHS"]
 
 # Readiness endpoint of each part (Prometheus and Alertmanager have their own).
-READY_PATHS = {"app": "/healthz", "sim": "/healthz", "sink": "/healthz", "prometheus": "/-/ready", "alertmanager": "/-/ready"}
+READY_PATHS = {"app": "/healthz", "sim": "/healthz", "tools": "/healthz", "sink": "/healthz", "prometheus": "/-/ready", "alertmanager": "/-/ready"}
+FAULT_TARGETS = ("sim", "tools")  # the parts with a /faults API (simulator, MCP tool server)
 
 
 def rfc3339(ts: float) -> str:
@@ -68,23 +69,24 @@ class StackClient:
                 missing.append(f"{name} ({type(exc).__name__})")
         return missing
 
-    # --- the LLM simulator's fault API -----------------------------------------------
+    # --- the fault APIs of the simulator and the MCP tool server -------------------------
     async def inject(self, fault: Fault, ttl_s: float) -> str:
-        """POST /faults; returns the fault id. The TTL makes sure nothing stays broken."""
-        created = await self._json("POST", f"{self.urls.sim}/faults", json=fault.body(ttl_s))
+        """POST /faults of the fault's target; returns the fault id. The TTL makes sure nothing stays broken."""
+        created = await self._json("POST", f"{getattr(self.urls, fault.target)}/faults", json=fault.body(ttl_s))
         return str(created["id"])
 
-    async def remove_fault(self, fault_id: str) -> None:
-        resp = await self._http.delete(f"{self.urls.sim}/faults/{fault_id}")
+    async def remove_fault(self, fault_id: str, target: str = "sim") -> None:
+        resp = await self._http.delete(f"{getattr(self.urls, target)}/faults/{fault_id}")
         if resp.status_code not in (200, 204, 404):  # 404: it already expired
             resp.raise_for_status()
 
     async def clear_faults(self) -> None:
-        resp = await self._http.delete(f"{self.urls.sim}/faults")
-        resp.raise_for_status()
+        for target in FAULT_TARGETS:
+            resp = await self._http.delete(f"{getattr(self.urls, target)}/faults")
+            resp.raise_for_status()
 
-    async def faults(self) -> list[dict]:
-        data = await self._json("GET", f"{self.urls.sim}/faults")
+    async def faults(self, target: str = "sim") -> list[dict]:
+        data = await self._json("GET", f"{getattr(self.urls, target)}/faults")
         return data.get("faults", []) if isinstance(data, dict) else list(data or [])
 
     # --- Prometheus --------------------------------------------------------------------

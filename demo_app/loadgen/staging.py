@@ -30,22 +30,22 @@ async def prepare_stack(client: StackClient) -> None:
 
 
 class StagedFaults:
-    """The scenario's faults in the simulator: `inject()` them, then `remove()` them in a `finally`."""
+    """The scenario's faults (simulator, tool server): `inject()` them, then `remove()` them in a `finally`."""
 
     def __init__(self, client: StackClient, faults: Sequence[Fault], ttl_s: float, display: Display) -> None:
         self._client, self._faults, self._ttl_s, self._display = client, faults, ttl_s, display
-        self._ids: list[str] = []
+        self._ids: list[tuple[str, str]] = []  # (target, fault id)
         self.bodies: list[dict[str, Any]] = []  # what was injected, for the result record
 
     async def inject(self) -> None:
         for fault in self._faults:
-            self._ids.append(await self._client.inject(fault, self._ttl_s))
+            self._ids.append((fault.target, await self._client.inject(fault, self._ttl_s)))
             self.bodies.append(fault.body(self._ttl_s))
             self._display.event(f"injected {fault.body(self._ttl_s)}")
 
     async def remove(self) -> float:
         """Remove what was injected (errors ignored: each also expires by its TTL); returns when (epoch s)."""
-        for fault_id in self._ids:
+        for target, fault_id in self._ids:
             with contextlib.suppress(Exception):
-                await self._client.remove_fault(fault_id)
+                await self._client.remove_fault(fault_id, target)
         return time.time()

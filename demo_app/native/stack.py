@@ -88,10 +88,11 @@ class NativeStack:
             prometheus=self.url("prometheus"),
             alertmanager=self.url("alertmanager"),
             sink=self.url("alert-sink"),
+            tools=self.url("mcp-tools"),
         )
 
     def all_urls(self) -> dict[str, str]:
-        """Every URL, for urls.json (the loadgen reads the first five)."""
+        """Every URL, for urls.json (the loadgen reads StackUrls' fields)."""
         urls = {**self.urls.as_dict(), "otlp": self.url("otlp"), "logs": str(self.state_dir / "logs")}
         if self.tracker is not None:
             urls["tracker"] = self.tracker.url

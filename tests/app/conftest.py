@@ -60,11 +60,23 @@ def start_app(launch: Callable[..., Proc], logs_dir: Path, sim: Proc) -> Callabl
 
 
 @pytest.fixture(scope="session")
-def app(start_app: Callable[..., Proc], sink: OtlpSink) -> Proc:
-    """The shared app: exports to the sink and captures message content (masked)."""
+def tool_server(launch: Callable[..., Proc], logs_dir: Path, sink: OtlpSink) -> Proc:
+    """The agents' MCP tool server (python -m demo_app.mcp_tools), exporting to the sink."""
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint, "TELEMETRY_STRICT_LABELS": "true", **FAST_EXPORT}
+    return launch("mcp_tools", env, logs_dir / "mcp-tools")
+
+
+@pytest.fixture(scope="session")
+def app(start_app: Callable[..., Proc], sink: OtlpSink, tool_server: Proc) -> Proc:
+    """The shared app, set up as compose runs it: its agents call the MCP tool server; it
+    exports to the sink and captures message content (masked)."""
     return start_app(
         "main",
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true"},
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true",
+            "MCP_TOOLS_URL": f"{tool_server.url}/mcp",
+        },
     )
 
 

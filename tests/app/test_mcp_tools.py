@@ -1,6 +1,6 @@
 """The agents' tools over MCP: a real tool server process, one trace across both sides, errors handed to the model.
 
-The app under test runs with MCP_TOOLS_URL pointing at `python -m demo_app.mcp_tools`; both
+The shared app runs with MCP_TOOLS_URL pointing at `python -m demo_app.mcp_tools`; both
 export to the session's OTLP sink, so the trace of one /v1/agent request must hold the
 agent's execute_tool span, the client's `tools/call {tool}` span and the server's.
 """
@@ -15,22 +15,16 @@ import pytest
 from demo_app.contract import load_contract
 from demo_app.native.otlp_sink import OtlpSink
 from demo_app.procs import Proc, free_port, poll_until
-from tests.app.conftest import FAST_EXPORT
 
 CONTRACT = load_contract()
 TASK = "What does the Business plan cost for 12 members billed annually? Compute 15 * 12."
 WORKER_TOOLS = {"search_documents", "calculator", "word_count"}
 
 
-@pytest.fixture(scope="module")
-def tool_server(launch: Callable[..., Proc], logs_dir, sink: OtlpSink) -> Proc:
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint, "TELEMETRY_STRICT_LABELS": "true", **FAST_EXPORT}
-    return launch("mcp_tools", env, logs_dir / "mcp-tools")
-
-
-@pytest.fixture(scope="module")
-def mcp_app(start_app: Callable[..., Proc], tool_server: Proc, sink: OtlpSink) -> Proc:
-    return start_app("mcp", {"MCP_TOOLS_URL": f"{tool_server.url}/mcp", "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint})
+@pytest.fixture
+def mcp_app(app: Proc) -> Proc:
+    # The shared app already calls the tool server (tests/app/conftest.py), as compose does.
+    return app
 
 
 def _histogram_count(proc: Proc, family: str, **labels: str) -> float:
@@ -129,3 +123,42 @@ def test_the_tool_server_refuses_a_foreign_host_header(tool_server: Proc) -> Non
     refused = httpx.post(f"{tool_server.url}/mcp", json=body, headers={**headers, "Host": "evil.example"}, timeout=5)
     assert refused.status_code == 421, refused.text
     assert httpx.get(f"{tool_server.url}/healthz", timeout=5).json()["status"] == "ok"
+
+
+@pytest.fixture
+def tool_faults(tool_server: Proc):
+    """POST a fault to the tool server for one test; all are cleared afterwards."""
+
+    def _add(**spec: object) -> dict:
+        response = httpx.post(f"{tool_server.url}/faults", json={"ttl_s": 60, **spec}, timeout=5)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    yield _add
+    httpx.delete(f"{tool_server.url}/faults", timeout=5)
+
+
+def test_an_injected_tool_fault_fails_that_tool_only(mcp_app: Proc, tool_server: Proc, tool_faults, post) -> None:
+    labels = {"mcp_method_name": "tools/call", "gen_ai_tool_name": "search_documents", "error_type": "_OTHER"}
+    before = _histogram_count(tool_server, "mcp_server_operation_duration_seconds", **labels)
+    fault = tool_faults(kind="error", tool="search_documents")
+    assert [f["id"] for f in httpx.get(f"{tool_server.url}/faults", timeout=5).json()["faults"]] == [fault["id"]]
+    data = post(mcp_app, "/v1/agent", {"task": TASK, "max_steps": 10, "user_tier": "pro"}).json()
+    outcomes = {c["tool"]: c["outcome"] for c in data["tool_calls"] if c["agent"] != "supervisor"}
+    assert outcomes == {"search_documents": "error", "calculator": "ok", "word_count": "ok"}, data["tool_calls"]
+    # The server counts a crash as _OTHER; the client saw a result with isError=true (tool_error).
+    assert _histogram_count(tool_server, "mcp_server_operation_duration_seconds", **labels) == before + 1
+    assert httpx.delete(f"{tool_server.url}/faults/{fault['id']}", timeout=5).status_code == 204
+    assert httpx.delete(f"{tool_server.url}/faults/{fault['id']}", timeout=5).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "spec, field",
+    [({"kind": "explode"}, "kind"), ({"kind": "error", "tool": "rm_rf"}, "tool"), ({"kind": "latency", "value": 600}, "value"),
+     ({"kind": "error", "rate": 2}, "rate"), ({"kind": "error", "ttl_s": 0}, "ttl_s"), ({"kind": "error", "model": "x"}, "model")],
+)
+def test_a_bad_fault_is_a_422_naming_the_field(tool_server: Proc, spec: dict, field: str) -> None:
+    response = httpx.post(f"{tool_server.url}/faults", json=spec, timeout=5)
+    assert response.status_code == 422, response.text
+    assert any(p.startswith(field) for p in response.json()["detail"]), response.json()
+    assert httpx.get(f"{tool_server.url}/faults", timeout=5).json()["faults"] == []

@@ -34,7 +34,7 @@ def _matches(template: str, name: str) -> bool:
 
 def _assert_contract(spans: list[dict]) -> None:
     for span in spans:
-        component = "llm_sim" if span["service"] == "llm-sim" else "app"
+        component = {"llm-sim": "llm_sim", "mcp-tools": "mcp_tools"}.get(span["service"], "app")
         spec = _contract_span(span["name"], component)
         if spec is None:  # not ours to name (e.g. a span a library adds)
             continue
@@ -70,11 +70,14 @@ def test_ask_trace_spans_app_and_simulator(app, post, sink) -> None:
 def test_agent_trace_has_agent_and_tool_spans(app, post, sink) -> None:
     body = {"task": "What is 18 * 12 for the Business plan?", "max_steps": 10, "user_tier": "pro"}
     trace_id = post(app, "/v1/agent", body).json()["trace_id"]
-    spans = _trace(sink, trace_id, {"invoke_agent {gen_ai.agent.name}", "execute_tool {gen_ai.tool.name}", "retrieve documents"})
+    # The shared app calls its tools over MCP, as compose runs it: the researcher's search runs
+    # on the tool server (tools/call search_documents), not in a "retrieve documents" span.
+    spans = _trace(sink, trace_id, {"invoke_agent {gen_ai.agent.name}", "execute_tool {gen_ai.tool.name}", "tools/call {gen_ai.tool.name}"})
     _assert_contract(spans)
     names = {s["name"] for s in spans}
     assert {"invoke_agent supervisor", "invoke_agent researcher", "invoke_agent analyst", "invoke_agent writer"} <= names
     assert {"execute_tool search_documents", "execute_tool calculator", "execute_tool word_count"} <= names
+    assert "retrieve documents" not in names
     by_id = {s["span_id"]: s for s in spans}
     researcher = next(s for s in spans if s["name"] == "invoke_agent researcher")
     assert by_id[researcher["parent_span_id"]]["name"] == "execute_tool ask_researcher"

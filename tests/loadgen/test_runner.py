@@ -14,7 +14,7 @@ from demo_app.loadgen.driver import Stats
 from demo_app.loadgen.observe import rfc3339
 from demo_app.stack_urls import StackUrls
 
-URLS = StackUrls(app="http://app", sim="http://sim", prometheus="http://prom", alertmanager="http://am", sink="http://sink")
+URLS = StackUrls(app="http://app", sim="http://sim", prometheus="http://prom", alertmanager="http://am", sink="http://sink", tools="http://tools")
 EXPECTED = {"alertname": "LLMHighErrorRate", "gen_ai_request_model": "sim-large", "severity": "warning"}
 CARRIED = {"alertname": "LLMHighLatencyP95", "gen_ai_request_model": "sim-medium", "severity": "warning"}
 STRAY = {"alertname": "LLMCostSpike", "gen_ai_request_model": "sim-large", "severity": "warning"}
@@ -57,7 +57,7 @@ class FakeClient:
         self.stack.injected_at = time.time()
         return f"f{len(self.stack.injected)}"
 
-    async def remove_fault(self, fault_id: str) -> None:
+    async def remove_fault(self, fault_id: str, target: str = "sim") -> None:
         self.stack.removed.append(fault_id)
         self.stack.removed_at = time.time()
 

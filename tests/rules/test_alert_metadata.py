@@ -14,7 +14,7 @@ AGREED_ALERTS = frozenset({
     "LLMAvailabilitySLOFastBurn", "LLMAvailabilitySLOSlowBurn", "LLMLatencySLOFastBurn",
     "LLMLatencySLOSlowBurn", "TargetDown", "Watchdog",
     "LLMBudgetBurnFast", "LLMBudgetBurnSlow", "LLMBudgetProjectedOverrun", "LLMCacheHitRatioDrop",
-    "LLMNewErrorType", "LLMGuardrailBlockSurge",
+    "LLMNewErrorType", "LLMGuardrailBlockSurge", "LLMToolCallErrors",
 })
 DASHBOARD_URL = re.compile(r"^http://localhost:3000/d/(?P<uid>[a-z0-9-]+)$")
 TEMPLATED = re.compile(r"\{\{[^}]*(\$value|\$labels\.\w+)[^}]*\}\}")
