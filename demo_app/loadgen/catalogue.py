@@ -240,6 +240,18 @@ SCENARIOS: tuple[Scenario, ...] = (
         budget_s=BUDGET_BURN_S,
     ),
     Scenario(
+        name="mcp-tool-failure",
+        description="A bad deploy of the MCP tool server: every search_documents call crashes; the researcher agents"
+        " go on without the documents, their requests still succeed.",
+        expected=(ExpectedAlert("LLMToolCallErrors", {"gen_ai_tool_name": "search_documents"}),),
+        faults=(Fault("error", target="tools", tool="search_documents"),),
+        # Background agents call search_documents ~0.3/s; more agent runs make the ratio's
+        # denominator steady well above the alert's 0.05 calls/s guard.
+        load=(_BACKGROUND, _stream(0.5, "agents", tiers={"pro": 0.7, "enterprise": 0.3}, agent_share=1.0, invalid_share=0.0,
+                                   attack_share=0.0, conversation_share=0.0)),
+        allowed=_LATENCY_SLO | _BUDGET_TICKETS,
+    ),
+    Scenario(
         name="cache-bust",
         description="A deploy changes the shared system prompt: no prompt prefix repeats, so the provider's"
         " prompt cache serves nothing and every input token is paid in full.",
