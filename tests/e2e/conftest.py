@@ -53,6 +53,8 @@ SCENARIO_ORDER = (
     # Last: the batch job's spend on sim-large would raise the baseline cost-spike compares with.
     "cache-bust",
     "budget-burn",
+    # Its extra agent runs (on sim-medium) would move the baselines of cost-spike and cache-bust.
+    "mcp-tool-failure",
 )
 # Where each file's tests run in a whole-folder run (files not listed run before the dashboards).
 # test_conversations reads the baseline's spans right after it, before the scenarios' traffic
