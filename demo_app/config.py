@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from demo_app.budgets import DEFAULT_BUDGETS_FILE, Budgets, BudgetsError, load_budgets
 from demo_app.catalogue import BUNDLED_CATALOGUES, DEFAULT_MODELS_FILE, Catalogue, CatalogueError, load_catalogue
 from demo_app.contract import declared_values
+from demo_app.prompts import PromptError, load_prompts
 
 if TYPE_CHECKING:
     from demo_app.guardrails import Guardrails
@@ -175,6 +176,12 @@ class AppSettings(BaseSettings):
     mcp_tools_url: str = ""
     mcp_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
+    # The prompt version live at start per /v1/ask feature (demo_app/data/prompts); unset, the
+    # first version in sorted order. PUT /admin/prompts/{name} switches it while the app runs.
+    prompt_version_qa: str | None = None
+    prompt_version_summarize: str | None = None
+    prompt_version_support: str | None = None
+
     rag_top_k: int = Field(default=4, ge=1, le=20)
     max_text_chars: int = Field(default=4000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
@@ -212,6 +219,15 @@ class AppSettings(BaseSettings):
             self.guardrails  # noqa: B018 - loading validates the file; the error belongs to this setting
         except GuardrailsError as exc:
             raise ValueError(f"GUARDRAILS_FILE: {exc}") from None
+        try:
+            prompts = load_prompts(required=FEATURES)
+        except PromptError as exc:
+            raise ValueError(f"prompt files: {exc}") from None
+        for feature in FEATURES:
+            version = self.prompt_version_for(feature)
+            if version is not None and version not in prompts.versions(feature):
+                valid = ", ".join(prompts.versions(feature))
+                raise ValueError(f"PROMPT_VERSION_{feature.upper()}: prompt {feature!r} has no version {version!r}; expected one of {valid}")
         agent = self.model_for(AGENT_FEATURE)
         if not catalogue.models[agent].tools:
             usable = [n for n, m in catalogue.models.items() if m.tools]
@@ -248,6 +264,10 @@ class AppSettings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("MCP_TOOLS_URL must be empty (tools in process) or start with http:// or https://")
         return value
+
+    def prompt_version_for(self, feature: str) -> str | None:
+        """The prompt version PROMPT_VERSION_<FEATURE> makes live at start, None when unset."""
+        return getattr(self, f"prompt_version_{feature}")
 
     def model_for(self, feature: str) -> str:
         """Default model of a feature (qa, summarize, support, agent)."""

@@ -6,7 +6,8 @@ from the rest of the app but the model catalogue and the budgets file (both pure
 whose values are models or providers say `values_from: catalogue.<models|fallbacks|providers>`
 and are resolved from the catalogue in use ($LLM_MODELS_FILE, else the bundled simulator one);
 the `team` label says `values_from: budgets.teams`, resolved from the budgets file in use
-($LLM_BUDGETS_FILE, else demo_app/data/budgets.yaml).
+($LLM_BUDGETS_FILE, else demo_app/data/budgets.yaml); `prompt_version` says
+`values_from: prompts.versions`, every version the prompt files (demo_app/data/prompts) define.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import yaml
 
 from demo_app.budgets import Budgets, active_budgets_file, load_budgets
 from demo_app.catalogue import Catalogue, active_models_file, load_catalogue
+from demo_app.prompts import load_prompts
 
 __all__ = [
-    "Contract", "Event", "Label", "LogLevel", "Metric", "Span", "load_contract", "declared_values", "CONTRACT_PATH", "CATALOGUE_SOURCES", "BUDGETS_SOURCES",
+    "Contract", "Event", "Label", "LogLevel", "Metric", "Span", "load_contract", "declared_values", "CONTRACT_PATH",
+    "CATALOGUE_SOURCES", "BUDGETS_SOURCES", "PROMPTS_SOURCES",
 ]
 
 CONTRACT_PATH = Path(__file__).with_name("contract.yaml")
@@ -36,6 +39,10 @@ CATALOGUE_SOURCES = {
 # ... and from the budgets file: its team names.
 BUDGETS_SOURCES = {
     "budgets.teams": lambda b: b.teams,
+}
+# ... and from the prompt files: every version they define (the files are the app's, not a setting).
+PROMPTS_SOURCES = {
+    "prompts.versions": lambda: load_prompts().all_versions(),
 }
 
 
@@ -148,8 +155,11 @@ def _label(name: str, spec: dict, catalogue: Catalogue | None, budgets: Budgets 
             if budgets is None:
                 budgets = load_budgets(active_budgets_file())
             derived = BUDGETS_SOURCES[source](budgets)
+        elif source in PROMPTS_SOURCES:
+            derived = PROMPTS_SOURCES[source]()
         else:
-            raise ValueError(f"label {name}: values_from must be one of {sorted({**CATALOGUE_SOURCES, **BUDGETS_SOURCES})}, got {source!r}")
+            known = sorted({**CATALOGUE_SOURCES, **BUDGETS_SOURCES, **PROMPTS_SOURCES})
+            raise ValueError(f"label {name}: values_from must be one of {known}, got {source!r}")
         values = tuple(dict.fromkeys((*derived, *(values or ()))))
     return Label(name=name, description=spec["description"], values=values, pattern=spec.get("pattern"), values_from=source)
 

@@ -29,6 +29,8 @@ def _label_values(contract: Contract, name: str) -> str:
         values = ", ".join(f"`{v}`" if v else "*(empty)*" for v in label.values)
         if label.values_from and label.values_from.startswith("budgets."):
             return f"from the budgets file (`{label.values_from}`); with the default one: {values}"
+        if label.values_from and label.values_from.startswith("prompts."):
+            return f"from the prompt files (`{label.values_from}`); with the shipped ones: {values}"
         if label.values_from:
             return f"from the model catalogue (`{label.values_from}`); with the default one: {values}"
         return values

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 
 from demo_app.app.api import ApiError
-from demo_app.app.prompts import PromptError, PromptLibrary
+from demo_app.prompts import PromptError, PromptLibrary
 from demo_app.telemetry import get_logger
 
 __all__ = ["LivePrompt", "PromptSwitch", "build_admin_router"]

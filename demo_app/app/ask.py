@@ -67,7 +67,7 @@ async def answer_question(
             messages, model=requested, feature=feature, user_tier=user_tier, team=team, stream=stream, prompt=prompt
         )
         result = _guard_answer(services, result, feature, system_prompt(prompt.text))
-        scores = _evaluate(services, question, result, hits, feature)
+        scores = _evaluate(services, question, result, hits, feature, prompt.version)
         if conversation_id is not None:
             services.conversations.record(conversation_id, question, result.text)
         _log.info(
@@ -112,7 +112,7 @@ def _conversation(services: Services, conversation_id: str | None) -> Iterator[t
         CONVERSATION_ID.reset(token)
 
 
-def _evaluate(services: Services, question: str, result: ChatResult, hits: list[Hit], feature: str) -> QualityScores:
+def _evaluate(services: Services, question: str, result: ChatResult, hits: list[Hit], feature: str, prompt_version: str) -> QualityScores:
     tracer = services.tel.tracer("demo_app.app.quality")
     with tracer.start_as_current_span("evaluate answer") as span:
         scores = score_answer(question, result.text, [h.text for h in hits])
@@ -133,6 +133,7 @@ def _evaluate(services: Services, question: str, result: ChatResult, hits: list[
             event.pop("gen_ai.conversation.id", None)
             _log.info(EVALUATION_EVENT, event_name=EVALUATION_EVENT, **event)
     quality = services.tel.metric("llmapp_quality_score")
-    quality.labels(metric="faithfulness", feature=feature).observe(scores.faithfulness)
-    quality.labels(metric="relevancy", feature=feature).observe(scores.relevancy)
+    # By prompt version: a rollout's answers are scored apart from the version they replace.
+    quality.labels(metric="faithfulness", feature=feature, prompt_version=prompt_version).observe(scores.faithfulness)
+    quality.labels(metric="relevancy", feature=feature, prompt_version=prompt_version).observe(scores.relevancy)
     return scores

@@ -48,9 +48,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from demo_app.app.conversations import CONVERSATION_ID
 from demo_app.app.pricing import PriceTable
-from demo_app.app.prompts import Prompt
 from demo_app.catalogue import Catalogue
 from demo_app.config import AppSettings
+from demo_app.prompts import Prompt
 from demo_app.telemetry import Telemetry, get_logger, inject_trace_context, mask, set_attributes
 
 __all__ = ["ChatResult", "LLMClient", "LLMError", "Spend", "ToolCall", "fallback_chain", "error_type_of", "track_spend"]
@@ -213,6 +213,7 @@ class LLMClient:
         self._tokens = tel.metric("gen_ai_client_token_usage")
         self._ttfc = tel.metric("gen_ai_client_operation_time_to_first_chunk_seconds")
         self._cost = tel.metric("llmapp_cost_usd_total")
+        self._feature_tokens = tel.metric("llmapp_tokens_total")
         self._cached = tel.metric("gen_ai_client_inference_usage_cache_read_input_tokens_total")
         self._savings = tel.metric("llmapp_cache_savings_usd_total")
         self._retries = tel.metric("llmapp_llm_retries_total")
@@ -374,7 +375,15 @@ class LLMClient:
             else:  # 0 tokens would be a lie in the histogram; the call is still timed and counted
                 self._warn_once("llm provider reported no token usage", model)
             feature, user_tier, team = billing
-            self._cost.labels(gen_ai_request_model=model, feature=feature, user_tier=user_tier, team=team).inc(result.cost_usd)
+            # The prompt version is what a rollout compares (cost and tokens per version); agent
+            # turns use no versioned prompt and record it empty.
+            version = prompt.version if prompt else ""
+            self._cost.labels(gen_ai_request_model=model, feature=feature, user_tier=user_tier, team=team, prompt_version=version).inc(
+                result.cost_usd
+            )
+            if result.usage_reported:
+                self._feature_tokens.labels(feature=feature, prompt_version=version, gen_ai_token_type="input").inc(result.input_tokens)
+                self._feature_tokens.labels(feature=feature, prompt_version=version, gen_ai_token_type="output").inc(result.output_tokens)
             attributes: dict[str, Any] = {
                 "gen_ai.response.model": result.model,
                 "gen_ai.response.id": result.response_id,

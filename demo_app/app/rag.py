@@ -16,7 +16,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from demo_app.app.prompts import Prompt, PromptLibrary, load_prompts
+from demo_app.prompts import Prompt, PromptLibrary, load_prompts
 
 __all__ = [
     "DEFAULT_CORPUS_PATH",

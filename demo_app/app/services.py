@@ -9,13 +9,13 @@ from demo_app.app.conversations import ConversationStore
 from demo_app.app.llm import LLMClient
 from demo_app.app.mcp_client import McpToolClient
 from demo_app.app.pricing import PriceTable
-from demo_app.app.prompts import PromptLibrary, load_prompts
 from demo_app.app.rag import Retriever
 from demo_app.app.ratelimit import TierLimit, TierRateLimiter
 from demo_app.app.retrieval import InstrumentedRetriever
 from demo_app.app.tools import build_tools
 from demo_app.budgets import OTHER_TEAM, Budgets
 from demo_app.config import AGENT_FEATURE, FEATURES, TIERS, AppSettings, TierLimitSettings
+from demo_app.prompts import PromptLibrary, load_prompts
 from demo_app.telemetry import Telemetry
 
 __all__ = ["Services"]
@@ -40,12 +40,15 @@ class Services:
     def build(cls, settings: AppSettings, tiers: TierLimitSettings, tel: Telemetry) -> Services:
         # Read and checked here, at start: a broken prompt file stops the app with its path.
         prompts = load_prompts(required=FEATURES)
+        for feature in FEATURES:  # PROMPT_VERSION_<FEATURE>, checked against the files by the settings
+            if (version := settings.prompt_version_for(feature)) is not None:
+                prompts.select(feature, version)
         retriever = InstrumentedRetriever(Retriever.from_corpus(), tel, k=settings.rag_top_k)
         limiter = TierRateLimiter({tier: TierLimit(*tiers.for_tier(tier)) for tier in TIERS})
         llm = LLMClient(settings, tel, PriceTable.from_catalogue(settings.catalogue))
         mcp = McpToolClient(settings.mcp_tools_url, tel, timeout_s=settings.mcp_timeout_s) if settings.mcp_tools_url else None
         agents = AgentRunner(llm, build_tools(retriever), tel, model=settings.model_for(AGENT_FEATURE), mcp=mcp)
-        _create_counter_series(tel, settings, settings.budgets)
+        _create_counter_series(tel, settings, settings.budgets, prompts)
         conversations = ConversationStore(
             max_conversations=settings.conversation_max_count,
             max_turns=settings.conversation_max_turns,
@@ -58,26 +61,31 @@ class Services:
         )
 
 
-def _create_counter_series(tel: Telemetry, settings: AppSettings, budgets: Budgets) -> None:
+def _create_counter_series(tel: Telemetry, settings: AppSettings, budgets: Budgets, prompts: PromptLibrary) -> None:
     """Create every counter series at 0 at start.
 
     A series that appears with its first increment has no earlier sample, so `rate()` and
     `increase()` miss that first event - exactly the one an alert is waiting for.
 
     Except most of llmapp_cost_usd_total: its full product (models x features x tiers x teams,
-    144 series with the bundled files) alone would spend a seventh of the app's 1,000-series
-    budget at zero. Only each feature's default model, per tier and team, is created (48); a
-    pinned model or a fallback starts its series with its first call, whose cost the budget
+    144 series with the bundled files, times prompt versions) alone would spend a seventh of the
+    app's 1,000-series budget at zero. Only each feature's default model and live prompt version,
+    per tier and team, is created (48); a pinned model, a fallback or a rolled-out prompt version starts its series with its first call, whose cost the budget
     rules (sums over minutes to a month) then miss - one call's worth, nothing an alert waits for.
     """
     catalogue = settings.catalogue
     reasons = tel.contract.labels["reason"].values or ()
     for feature in (*FEATURES, AGENT_FEATURE):
+        # The live prompt version at start (agent turns have none); a version switched to later
+        # starts its series with its first call.
+        version = prompts.live(feature).version if feature in FEATURES else ""
         for tier in TIERS:
             for team in (*budgets.teams, OTHER_TEAM):
                 tel.metric("llmapp_cost_usd_total").labels(
-                    gen_ai_request_model=settings.model_for(feature), feature=feature, user_tier=tier, team=team
+                    gen_ai_request_model=settings.model_for(feature), feature=feature, user_tier=tier, team=team, prompt_version=version
                 )
+        for token_type in ("input", "output"):
+            tel.metric("llmapp_tokens_total").labels(feature=feature, prompt_version=version, gen_ai_token_type=token_type)
     for model, entry in catalogue.models.items():
         for reason in reasons:
             tel.metric("llmapp_llm_retries_total").labels(gen_ai_request_model=model, reason=reason)

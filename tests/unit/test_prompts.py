@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from demo_app.app.prompts import PromptError, load_prompts
 from demo_app.app.rag import FEATURES, build_messages
+from demo_app.prompts import PromptError, load_prompts
 
 
 def _write(directory: Path, filename: str, text: str) -> None:

@@ -1,6 +1,7 @@
 """Versioned prompt templates: one YAML file per (name, version) under demo_app/data/prompts/.
 
-Pure code: no telemetry, no app imports. Each file holds `name` (a feature: qa, summarize,
+Pure code: no telemetry, no app imports (the telemetry contract reads it too: the versions the
+files define are the only values of the `prompt_version` metric label). Each file holds `name` (a feature: qa, summarize,
 support), `version` and `text` (the feature's instructions). The files are read and checked
 once, at start, so a broken file stops the app with the file's path in the message instead of
 failing the first request that needs it. Which version is live per name is the library's
@@ -17,7 +18,7 @@ from demo_app.yaml_file import read_mapping
 
 __all__ = ["DEFAULT_PROMPTS_DIR", "Prompt", "PromptError", "PromptLibrary", "load_prompts"]
 
-DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[1] / "data" / "prompts"
+DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parent / "data" / "prompts"
 _KEYS = frozenset({"name", "version", "text"})
 
 
@@ -54,6 +55,10 @@ class PromptLibrary:
     def versions(self, name: str) -> tuple[str, ...]:
         """Versions the files define for `name` (the only values a prompt_version may take)."""
         return tuple(sorted(self._versions_of(name)))
+
+    def all_versions(self) -> tuple[str, ...]:
+        """Every version any name defines, sorted (the contract's `prompt_version` values)."""
+        return tuple(sorted({v for versions in self._versions.values() for v in versions}))
 
     def live(self, name: str) -> Prompt:
         self._versions_of(name)
