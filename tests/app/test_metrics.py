@@ -61,3 +61,18 @@ def test_content_negotiation(app) -> None:
     om = httpx.get(f"{app.url}/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}, timeout=5)
     assert om.headers["content-type"].startswith("application/openmetrics-text") and om.text.endswith("# EOF\n")
     assert "_created" not in om.text
+
+
+def test_quality_cost_and_tokens_carry_the_prompt_version(app, traffic, scrape) -> None:
+    """/v1/ask answers are recorded under their live prompt version (v1 of the shipped files),
+    agent turns, which use no versioned prompt, under an empty one."""
+    samples = [s for family in scrape(app) for s in family.samples]
+
+    def versions(name: str, feature: str) -> set[str]:
+        return {s.labels["prompt_version"] for s in samples if s.name == name and s.labels["feature"] == feature and s.value > 0}
+
+    assert versions("llmapp_quality_score_count", "qa") == {"v1"}
+    assert versions("llmapp_cost_usd_total", "qa") == {"v1"}
+    assert versions("llmapp_tokens_total", "qa") == {"v1"}
+    assert versions("llmapp_cost_usd_total", "agent") == {""}
+    assert versions("llmapp_tokens_total", "agent") == {""}

@@ -48,7 +48,7 @@ class TestFamilies:
 
     def test_no_created_series(self) -> None:
         registry, instruments = _instruments()
-        instruments["llmapp_cost_usd_total"].labels(gen_ai_request_model="sim-small", feature="qa", user_tier="free", team="_other").inc(0.5)
+        instruments["llmapp_cost_usd_total"].labels(gen_ai_request_model="sim-small", feature="qa", user_tier="free", team="_other", prompt_version="v1").inc(0.5)
         assert b"_created" not in render_metrics(registry, OPENMETRICS)[0]
         assert b"llmapp_cost_usd_total" in render_metrics(registry, None)[0]
 
@@ -87,7 +87,7 @@ class TestLabelValues:
 
     def test_lenient_mode_drops_where_no_other(self) -> None:
         registry, instruments = _instruments(strict=False)
-        instruments["llmapp_quality_score"].labels(metric="faithfulness", feature="poetry").observe(0.5)
+        instruments["llmapp_quality_score"].labels(metric="faithfulness", feature="poetry", prompt_version="v1").observe(0.5)
         assert "poetry" not in render_metrics(registry, None)[0].decode()
         assert "llmapp_quality_score_count" not in render_metrics(registry, None)[0].decode()
 
@@ -203,7 +203,7 @@ class TestMetricsDisabled:
         instruments = build_instruments(CONTRACT, "app", registry, strict=True, enabled=False)
         assert set(instruments) == {m.name for m in CONTRACT.metrics_for("app")}
         instruments["llmapp_rate_limit_events_total"].labels(source="app", user_tier="free").inc()
-        instruments["llmapp_quality_score"].labels(metric="relevancy", feature="poetry").observe(0.5)
+        instruments["llmapp_quality_score"].labels(metric="relevancy", feature="poetry", prompt_version="v1").observe(0.5)
         with instruments["llmapp_requests_in_flight"].labels(http_route="/v1/ask").track_inprogress():
             pass
         assert list(text_string_to_metric_families(render_metrics(registry, OPENMETRICS)[0].decode())) == []

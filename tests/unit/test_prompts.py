@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from demo_app.app.rag import FEATURES, build_messages
+from demo_app.config import AppSettings
+from demo_app.contract import load_contract
 from demo_app.prompts import PromptError, load_prompts
 
 
@@ -72,3 +74,28 @@ class TestValidation:
         with pytest.raises(PromptError, match="unknown prompt 'faq'; expected one of qa"):
             library.select("faq", "v1")
         assert library.live("qa").version == "v1"
+
+
+class TestPromptVersionLabel:
+    """The contract's prompt_version values are the versions the files define, plus empty (agent turns)."""
+
+    def test_values_come_from_the_files(self) -> None:
+        assert load_contract().labels["prompt_version"].values == (*load_prompts().all_versions(), "")
+
+    def test_all_versions_spans_every_name(self, tmp_path: Path) -> None:
+        _write(tmp_path, "qa-v1.yaml", "name: qa\nversion: v1\ntext: x\n")
+        _write(tmp_path, "qa-v2.yaml", "name: qa\nversion: v2\ntext: y\n")
+        _write(tmp_path, "support-v3.yaml", "name: support\nversion: v3\ntext: z\n")
+        assert load_prompts(tmp_path).all_versions() == ("v1", "v2", "v3")
+
+
+class TestStartVersionSetting:
+    """PROMPT_VERSION_<FEATURE> must name a version of that feature's files; unset means the default."""
+
+    def test_a_version_from_the_files(self) -> None:
+        settings = AppSettings(prompt_version_qa="v1")
+        assert (settings.prompt_version_for("qa"), settings.prompt_version_for("support")) == ("v1", None)
+
+    def test_an_unknown_version_lists_the_valid_ones(self) -> None:
+        with pytest.raises(ValueError, match="PROMPT_VERSION_SUPPORT: prompt 'support' has no version 'v9'; expected one of v1"):
+            AppSettings(prompt_version_support="v9")
