@@ -1,4 +1,4 @@
-"""RAG and quality (uid llm-rag-quality): retrieval latency, documents, top score, faithfulness and relevancy."""
+"""RAG and quality (uid llm-rag-quality): faithfulness and relevancy, prompt versions side by side, retrieval latency, documents, top score."""
 
 from __future__ import annotations
 
@@ -16,8 +16,60 @@ def _score_distribution(metric: str) -> str:
     return f'sum by (le) (increase(llmapp_quality_score_bucket{{metric="{metric}", {FEATURE}}}[$__range]))'
 
 
-def build() -> dashboard.Dashboard:
+# Answers per second per feature and prompt version: every /v1/ask answer is scored once per
+# metric, so the faithfulness count is the denominator of "per answered request".
+_ANSWERS = f'sum by (feature, prompt_version) (rate(llmapp_quality_score_count{{metric="faithfulness", {FEATURE}}}[$__rate_interval]))'
+
+
+def _per_answer(numerator: str, by: str = "feature, prompt_version") -> str:
+    """`numerator` (a rate of the app's cost or token counter, agent turns excluded) per answered request."""
+    return f'sum by ({by}) (rate({numerator}{{{FEATURE}, prompt_version!=""}}[$__rate_interval])) / on (feature, prompt_version) group_left {_ANSWERS}'
+
+
+def _versions_row(board: dashboard.Dashboard) -> dashboard.Dashboard:
+    """Prompt versions side by side: quality, cost and tokens per answered request of each live (or recently live) version."""
     return (
+        board.with_row(dashboard.Row("Prompt versions"))
+        .with_panel(
+            timeseries_panel(
+                "Faithfulness by prompt version",
+                "Mean faithfulness per feature and prompt version (2m window, the LLMQualityDrop input; threshold 0.5). "
+                "After a rollout (PUT /admin/prompts/{name}) the new version's line starts beside the old one's.",
+                [prom(f'metric_feature_prompt_version:llmapp_quality_score:mean2m{{metric="faithfulness", {FEATURE}}}', "{{feature}} {{prompt_version}}")],
+                unit="percentunit",
+                max_value=1,
+                width=8,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Cost per answered request by prompt version",
+                "USD per answered /v1/ask request per feature and prompt version: the app's own llmapp_cost_usd_total "
+                "(every LLM call, retries included) over the scored answers.",
+                [prom(_per_answer("llmapp_cost_usd_total"), "{{feature}} {{prompt_version}}")],
+                unit="currencyUSD",
+                width=8,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Tokens per answered request by prompt version",
+                "Input and output tokens per answered /v1/ask request per feature and prompt version (llmapp_tokens_total "
+                "over the scored answers): a version that drops or adds context shows here first.",
+                [
+                    prom(
+                        _per_answer("llmapp_tokens_total", "feature, prompt_version, gen_ai_token_type"),
+                        "{{feature}} {{prompt_version}} {{gen_ai_token_type}}",
+                    )
+                ],
+                width=8,
+            )
+        )
+    )
+
+
+def build() -> dashboard.Dashboard:
+    board = (
         new_dashboard(
             UID,
             "RAG and quality",
@@ -100,6 +152,9 @@ def build() -> dashboard.Dashboard:
                 [prom(_score_distribution("relevancy"), heatmap_buckets=True, instant=True)],
             )
         )
+    )
+    return (
+        _versions_row(board)
         # Retrieval metrics carry no feature label (one index serves every feature), so the
         # $feature variable does not filter this row.
         .with_row(dashboard.Row("Retrieval"))

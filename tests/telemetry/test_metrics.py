@@ -48,7 +48,8 @@ class TestFamilies:
 
     def test_no_created_series(self) -> None:
         registry, instruments = _instruments()
-        instruments["llmapp_cost_usd_total"].labels(gen_ai_request_model="sim-small", feature="qa", user_tier="free", team="_other", prompt_version="v1").inc(0.5)
+        labels = {"gen_ai_request_model": "sim-small", "feature": "qa", "user_tier": "free", "team": "_other", "prompt_version": "v1"}
+        instruments["llmapp_cost_usd_total"].labels(**labels).inc(0.5)
         assert b"_created" not in render_metrics(registry, OPENMETRICS)[0]
         assert b"llmapp_cost_usd_total" in render_metrics(registry, None)[0]
 
