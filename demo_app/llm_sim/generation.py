@@ -6,7 +6,9 @@ the retrieved documents as lines `[doc_id] text`; the model picks the context se
 that share the most words with the user's question (1 to `max_sentences` of them, each
 cited as `[doc_id]`) and adds one sentence per tool result. Good retrieval therefore
 means a good answer; with nothing relevant it answers "I don't know ..." (always that
-prefix, so a caller can recognise refusals).
+prefix, so a caller can recognise refusals). A system prompt that asks for answers from
+"general knowledge" gets what a model without grounding gives: a fluent, generic answer that
+names the question's topic and ignores the context (a bad prompt rollout's symptom).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ __all__ = [
     "parse_context",
     "compose_answer",
     "filler_answer",
+    "general_answer",
+    "asks_general_knowledge",
     "ramble",
     "generate",
     "plan_timing",
@@ -70,6 +74,8 @@ _STOPWORDS = frozenset(
     describe give show""".split()  # noqa: SIM905 - 130 words read better as prose than as 130 quoted items
 )
 _WORD = re.compile(r"[a-z0-9]+")
+_GENERAL_KNOWLEDGE = re.compile(r"\bgeneral knowledge\b", re.IGNORECASE)
+_TOPIC_WORDS = 3  # question words a general answer names: enough to sound on topic
 _DOC_LINE = re.compile(r"^\s*\[([^\]\s][^\]]{0,80})\]\s+(\S.*)$")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 _SHORT_TOOL_RESULT_CHARS = 200
@@ -183,6 +189,22 @@ def filler_answer(rng: random.Random) -> str:
     return " ".join(rng.sample(_FILLER, rng.randint(2, 3)))
 
 
+def asks_general_knowledge(messages: Sequence[Mapping[str, Any]]) -> bool:
+    """True when a system (or developer) message tells the model to answer from general knowledge."""
+    return any(
+        m.get("role") in ("system", "developer") and _GENERAL_KNOWLEDGE.search(message_text(m.get("content")))
+        for m in messages
+    )
+
+
+def general_answer(messages: Sequence[Mapping[str, Any]], rng: random.Random) -> str:
+    """An answer from "general knowledge": it names the question's topic, then generic filler that
+    no document supports - on topic enough to read well, not grounded in the context."""
+    words = [w for w in _WORD.findall(_question(messages).lower()) if w not in _STOPWORDS and len(w) > 1]
+    topic = ", ".join(dict.fromkeys(words[:_TOPIC_WORDS])) or "this"
+    return f"Great question about {topic}! " + filler_answer(rng)
+
+
 def ramble(text: str, factor: float, rng: random.Random) -> str:
     """`text` extended to about `factor` times its token count by restating itself (token_blowup)."""
     target = math.ceil(count_tokens(text) * factor)
@@ -226,7 +248,12 @@ def generate(
     call = next_tool_call(messages, tools, tool_choice, rng)
     if call is not None:
         return Completion(None, call, "tool_calls", prompt_tokens, count_tokens(call.name) + count_tokens(call.arguments))
-    text = filler_answer(rng) if quality_drop else compose_answer(messages, profile, rng)
+    if quality_drop:
+        text = filler_answer(rng)
+    elif asks_general_knowledge(messages):
+        text = general_answer(messages, rng)
+    else:
+        text = compose_answer(messages, profile, rng)
     text = ramble(text, blowup, rng)
     limit = min(max_tokens or profile.max_output_tokens, profile.max_output_tokens)
     finish = "stop"

@@ -162,3 +162,19 @@ class TestRequestKey:
         body = {"model": "sim-large", "messages": [{"role": "user", "content": "x"}]}
         assert request_key(body) == request_key({**body, "stream": True, "stream_options": {"include_usage": True}})
         assert request_key(body) != request_key({**body, "model": "sim-small"})
+
+
+class TestGeneralKnowledge:
+    """A system prompt asking for general knowledge gets a generic answer on the question's topic, not the context."""
+
+    @pytest.mark.parametrize("seed", range(3))
+    def test_names_the_topic_and_ignores_the_context(self, seed: int) -> None:
+        messages = _ask("How does Loki store log lines in compressed chunks?", "Answer from your general knowledge.\n" + CONTEXT)
+        answer = generate(messages, LARGE, random.Random(seed)).text
+        assert answer is not None and "loki" in answer.lower()
+        assert _overlap(answer, CONTEXT) < 0.3
+        assert "[loki-2]" not in answer
+
+    def test_without_the_instruction_the_context_is_used(self) -> None:
+        answer = generate(_ask("How does Loki store log lines in compressed chunks?"), LARGE, random.Random(0)).text
+        assert answer is not None and "[loki-2]" in answer

@@ -99,3 +99,31 @@ class TestStartVersionSetting:
     def test_an_unknown_version_lists_the_valid_ones(self) -> None:
         with pytest.raises(ValueError, match="PROMPT_VERSION_SUPPORT: prompt 'support' has no version 'v9'; expected one of v1"):
             AppSettings(prompt_version_support="v9")
+
+
+class TestBadVersion:
+    """qa v2 (answer from general knowledge) really lowers faithfulness: through the simulator and the
+    unchanged quality scorer, over corpus questions, v1 stays above the alert's 0.5 and v2 falls below."""
+
+    def test_v2_answers_are_not_grounded(self) -> None:
+        import random
+
+        from demo_app.app.quality import PASS_THRESHOLD, score_answer
+        from demo_app.app.rag import Retriever
+        from demo_app.llm_sim.generation import generate
+        from demo_app.llm_sim.models import MODELS
+
+        retriever = Retriever.from_corpus()
+        library = load_prompts(required=FEATURES)
+        questions = [q for doc in retriever.documents[:20] for q in doc.questions[:1]]
+        means = {}
+        for version in ("v1", "v2"):
+            prompt = library.select("qa", version)
+            scores = []
+            for i, question in enumerate(questions):
+                hits = retriever.search(question, k=4)
+                answer = generate(build_messages(question, hits, "qa", prompt=prompt), MODELS["sim-medium"], random.Random(i)).text
+                assert answer is not None
+                scores.append(score_answer(question, answer, [h.text for h in hits]).faithfulness)
+            means[version] = sum(scores) / len(scores)
+        assert means["v1"] > PASS_THRESHOLD > means["v2"], means
