@@ -52,8 +52,8 @@ def test_unknown_profile_is_refused(render):
 class TestWorkloads:
     """Every Deployment is hardened and sized; Services and ServiceMonitors find it."""
 
-    def test_three_components(self, of_kind):
-        assert set(_by_component(of_kind("Deployment"), "Deployment")) == {"app", "llm-sim", "alert-sink"}
+    def test_four_components(self, of_kind):
+        assert set(_by_component(of_kind("Deployment"), "Deployment")) == {"app", "llm-sim", "mcp-tools", "alert-sink"}
 
     def test_pods_are_non_root_read_only_and_bounded(self, of_kind):
         for dep in of_kind("Deployment"):
@@ -97,6 +97,17 @@ class TestWorkloads:
         sim = svcs["llm-sim"]
         assert env["LLM_BASE_URL"] == f"http://{sim['metadata']['name']}:{sim['spec']['ports'][0]['port']}/v1"
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http://")
+
+    def test_app_calls_its_tools_on_the_mcp_service_which_answers_that_name(self, of_kind):
+        svc = _by_component(of_kind("Service"), "Service")["mcp-tools"]
+        deployments = _by_component(of_kind("Deployment"), "Deployment")
+
+        def env(component: str) -> dict:
+            return {e["name"]: e.get("value") for e in deployments[component]["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+        assert env("app")["MCP_TOOLS_URL"] == f"http://{svc['metadata']['name']}:{svc['spec']['ports'][0]['port']}/mcp"
+        # The SDK's DNS-rebinding protection must let the Service's own name through.
+        assert f"{svc['metadata']['name']}:*" in env("mcp-tools")["MCP_ALLOWED_HOSTS"].split(",")
 
     def test_alertmanager_webhooks_reach_the_alert_receiver(self, of_kind, namespace):
         sink = _by_component(of_kind("Service"), "Service")["alert-sink"]
