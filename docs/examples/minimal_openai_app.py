@@ -62,7 +62,9 @@ TOKEN_USAGE = Histogram(
 )
 COST = Counter(  # exposed as llmapp_cost_usd_total
     # `team` feeds the budget rules' team scope: a team your budgets file lists, else "_other".
-    "llmapp_cost_usd", "Estimated spend in US dollars.", ["gen_ai_request_model", "feature", "user_tier", "team"]
+    # `prompt_version` is the version of the prompt template the call was built from (the RAG and
+    # quality dashboard compares versions); "" for a call built from no versioned template, as here.
+    "llmapp_cost_usd", "Estimated spend in US dollars.", ["gen_ai_request_model", "feature", "user_tier", "team", "prompt_version"]
 )
 
 log = logging.getLogger("my_llm_app")
@@ -130,7 +132,7 @@ def chat(client: openai.OpenAI, model: str, prompt: str, feature: str = "qa", us
                 count, exemplar=exemplar
             )
         price_in, price_out = PRICES.get(model, (0.0, 0.0))
-        COST.labels(gen_ai_request_model=model, feature=feature, user_tier=user_tier, team=team).inc(
+        COST.labels(gen_ai_request_model=model, feature=feature, user_tier=user_tier, team=team, prompt_version="").inc(
             (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
         )
         log.info("llm call done", extra={"gen_ai.request.model": model, "duration_ms": round(elapsed * 1000, 1)})
