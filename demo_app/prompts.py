@@ -6,13 +6,20 @@ support), `version` and `text` (the feature's instructions). The files are read 
 once, at start, so a broken file stops the app with the file's path in the message instead of
 failing the first request that needs it. Which version is live per name is the library's
 state, changed only through `select` (which refuses versions that are not in the files).
+
+A selection may be timed (`ttl_s`): a rollout that reverts by itself to the version live
+before it, checked on each access, so a rollout script that dies never leaves a bad version
+live for good (the load scenarios use it as they use the simulator's fault TTLs); `revert`
+ends a timed rollout at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from threading import Lock
 
 from demo_app.yaml_file import read_mapping
 
@@ -38,7 +45,11 @@ class Prompt:
 class PromptLibrary:
     """Every prompt version read from the files, and the live version of each name."""
 
-    def __init__(self, prompts: Iterable[Prompt]) -> None:
+    def __init__(self, prompts: Iterable[Prompt], clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = Lock()
+        # name -> (the version to go back to, when): the timed rollouts under way.
+        self._reverts: dict[str, tuple[Prompt, float]] = {}
         self._versions: dict[str, dict[str, Prompt]] = {}
         for prompt in prompts:
             versions = self._versions.setdefault(prompt.name, {})
@@ -62,15 +73,47 @@ class PromptLibrary:
 
     def live(self, name: str) -> Prompt:
         self._versions_of(name)
+        if name in self._reverts:
+            with self._lock:
+                previous, at = self._reverts.get(name, (None, 0.0))
+                if previous is not None and self._clock() >= at:
+                    self._live[name] = previous
+                    del self._reverts[name]
         return self._live[name]
 
-    def select(self, name: str, version: str) -> Prompt:
-        """Make `version` the live one for `name`; unknown names or versions list the valid ones."""
+    def reverts_in(self, name: str) -> float | None:
+        """Seconds until a timed rollout of `name` reverts (None: the live version is not timed)."""
+        self.live(name)
+        pending = self._reverts.get(name)
+        return None if pending is None else max(0.0, pending[1] - self._clock())
+
+    def select(self, name: str, version: str, ttl_s: float | None = None) -> Prompt:
+        """Make `version` the live one for `name`, for good or (`ttl_s`) for that long.
+
+        Unknown names or versions list the valid ones. A timed selection made during another
+        goes back to the version live before the first one.
+        """
         versions = self._versions_of(name)
         if version not in versions:
             raise PromptError(f"prompt {name!r} has no version {version!r}; expected one of {', '.join(sorted(versions))}")
-        self._live[name] = versions[version]
+        current = self.live(name)
+        with self._lock:
+            if ttl_s is None:
+                self._reverts.pop(name, None)
+            else:
+                previous = self._reverts[name][0] if name in self._reverts else current
+                self._reverts[name] = (previous, self._clock() + ttl_s)
+            self._live[name] = versions[version]
         return versions[version]
+
+    def revert(self, name: str) -> Prompt:
+        """End a timed rollout of `name` now (no-op when there is none); returns the live version."""
+        self._versions_of(name)
+        with self._lock:
+            pending = self._reverts.pop(name, None)
+            if pending is not None:
+                self._live[name] = pending[0]
+        return self._live[name]
 
     def _versions_of(self, name: str) -> dict[str, Prompt]:
         try:

@@ -9,7 +9,7 @@ import pytest
 from demo_app.app.rag import FEATURES, build_messages
 from demo_app.config import AppSettings
 from demo_app.contract import load_contract
-from demo_app.prompts import PromptError, load_prompts
+from demo_app.prompts import Prompt, PromptError, PromptLibrary, load_prompts
 
 
 def _write(directory: Path, filename: str, text: str) -> None:
@@ -127,3 +127,47 @@ class TestBadVersion:
                 scores.append(score_answer(question, answer, [h.text for h in hits]).faithfulness)
             means[version] = sum(scores) / len(scores)
         assert means["v1"] > PASS_THRESHOLD > means["v2"], means
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _two_versions(clock: _Clock) -> PromptLibrary:
+    return PromptLibrary([Prompt("qa", "v1", "good"), Prompt("qa", "v2", "bad")], clock=clock)
+
+
+def test_a_timed_rollout_reverts_by_itself_to_the_version_before_it() -> None:
+    clock = _Clock()
+    library = _two_versions(clock)
+    library.select("qa", "v2", ttl_s=60)
+    assert library.live("qa").version == "v2" and library.reverts_in("qa") == 60
+    clock.now += 59
+    assert library.live("qa").version == "v2"
+    clock.now += 1
+    assert library.live("qa").version == "v1" and library.reverts_in("qa") is None
+
+
+def test_revert_ends_a_timed_rollout_now_and_a_permanent_switch_cancels_it() -> None:
+    clock = _Clock()
+    library = _two_versions(clock)
+    library.select("qa", "v2", ttl_s=60)
+    assert library.revert("qa").version == "v1"
+    assert library.revert("qa").version == "v1"  # nothing under way: no-op
+    library.select("qa", "v2", ttl_s=60)
+    library.select("qa", "v2")  # for good
+    clock.now += 3600
+    assert library.live("qa").version == "v2"
+
+
+def test_a_timed_rollout_during_another_goes_back_to_the_first_ones_predecessor() -> None:
+    clock = _Clock()
+    library = PromptLibrary([Prompt("qa", v, v) for v in ("v1", "v2", "v3")], clock=clock)
+    library.select("qa", "v2", ttl_s=60)
+    library.select("qa", "v3", ttl_s=30)
+    clock.now += 30
+    assert library.live("qa").version == "v1"
