@@ -17,7 +17,7 @@ from typing import Any, Literal
 from demo_app.loadgen.driver import LoadStream
 from demo_app.loadgen.mix import DEFAULT_MIX
 
-__all__ = ["Fault", "ExpectedAlert", "Scenario", "SCENARIOS", "get_scenario", "THRESHOLD_BUDGET_S", "SLO_BUDGET_S", "ERROR_RATE_BUDGET_S"]
+__all__ = ["Fault", "PromptRollout", "ExpectedAlert", "Scenario", "SCENARIOS", "get_scenario", "THRESHOLD_BUDGET_S", "SLO_BUDGET_S", "ERROR_RATE_BUDGET_S"]
 
 THRESHOLD_BUDGET_S = 90.0  # threshold alerts: rate window fills + `for:` + group_wait, with room
 SLO_BUDGET_S = 240.0  # burn-rate alerts: both windows of the pair must exceed the factor
@@ -49,6 +49,17 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class PromptRollout:
+    """A prompt version put live for the run: PUT /admin/prompts/{name} with a TTL (demo_app/app/admin.py)."""
+
+    name: str
+    version: str
+
+    def body(self, ttl_s: float) -> dict[str, Any]:
+        return {"version": self.version, "ttl_s": max(1, min(3600, int(ttl_s)))}
+
+
+@dataclass(frozen=True)
 class ExpectedAlert:
     """An alert by name, optionally with labels it must carry (e.g. the faulty model)."""
 
@@ -76,6 +87,7 @@ class Scenario:
     expected: tuple[ExpectedAlert, ...]  # every one must be delivered to the receiver
     load: tuple[LoadStream, ...]
     faults: tuple[Fault, ...] = ()
+    rollouts: tuple[PromptRollout, ...] = ()  # prompt versions made live for the run (reverted after it)
     allowed: frozenset[str] = frozenset()  # alert names that may fire as side effects
     # Alerts that must fire in Prometheus but never reach the receiver (an inhibition rule
     # silences them while the expected alert fires).
@@ -185,15 +197,14 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         name="quality-drop",
-        description="A launch triples traffic and ships a broken prompt template: answers ignore the retrieved context.",
-        expected=(ExpectedAlert("LLMQualityDrop"),),
-        faults=(Fault("quality_drop", rate=1.0),),
-        # LLMQualityDrop averages faithfulness over 2 minutes: at steady traffic the bad
-        # answers need ~60 s to outweigh the good ones in that window (~95 s to the receiver
-        # with `for: 30s`). The launch's extra traffic gets them there in ~30 s; more traffic
-        # also means more spend, so the cost alert may join in.
-        load=(_BACKGROUND, _stream(4.0, "launch", tiers={"pro": 0.7, "enterprise": 0.3}, agent_share=0.0)),
-        allowed=_LATENCY_SLO | _BUDGET_TICKETS | {"LLMCostSpike"},
+        description="A prompt rollout ships a bad qa template (v2: answer from general knowledge): answers ignore the retrieved context.",
+        expected=(ExpectedAlert("LLMQualityDrop", {"feature": "qa", "prompt_version": "v2"}),),
+        # PUT /admin/prompts/qa {"version": "v2", "ttl_s": ...}: the app reverts it by itself
+        # if this run dies; the run reverts it when it ends. LLMQualityDrop averages each
+        # version's faithfulness on its own, so v2's mean is low from its first answers.
+        rollouts=(PromptRollout("qa", "v2"),),
+        load=(_BACKGROUND,),
+        allowed=_LATENCY_SLO | _BUDGET_TICKETS,
         budget_s=QUALITY_DROP_BUDGET_S,
     ),
     Scenario(

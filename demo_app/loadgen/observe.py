@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from demo_app.loadgen.catalogue import Fault
+from demo_app.loadgen.catalogue import Fault, PromptRollout
 from demo_app.stack_urls import StackUrls
 
 __all__ = ["StackClient", "rfc3339", "parse_rfc3339", "READY_PATHS"]
@@ -88,6 +88,20 @@ class StackClient:
     async def faults(self, target: str = "sim") -> list[dict]:
         data = await self._json("GET", f"{getattr(self.urls, target)}/faults")
         return data.get("faults", []) if isinstance(data, dict) else list(data or [])
+
+    # --- the app's prompt rollouts (demo_app/app/admin.py) ---------------------------------
+    async def roll_out(self, rollout: PromptRollout, ttl_s: float) -> None:
+        """Make the rollout's version live for `ttl_s` (the app reverts it by itself after that)."""
+        await self._json("PUT", f"{self.urls.app}/admin/prompts/{rollout.name}", json=rollout.body(ttl_s))
+
+    async def revert_prompt(self, name: str) -> None:
+        await self._json("DELETE", f"{self.urls.app}/admin/prompts/{name}")
+
+    async def revert_prompts(self) -> None:
+        """End every timed rollout under way (one a killed run left)."""
+        for prompt in await self._json("GET", f"{self.urls.app}/admin/prompts"):
+            if prompt.get("reverts_in_s") is not None:
+                await self.revert_prompt(prompt["name"])
 
     # --- Prometheus --------------------------------------------------------------------
     async def query(self, expr: str) -> list[dict]:

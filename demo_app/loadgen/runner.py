@@ -72,7 +72,7 @@ class _Run:
     async def fault_phase(self) -> None:
         """Inject, drive the scenario's load and watch until delivered (or budget, or stop); always clean up."""
         run_for = max(self.budget_s, self.scenario.observe_s)
-        staged = StagedFaults(self.client, self.scenario.faults, fault_ttl_s(run_for), self.display)
+        staged = StagedFaults(self.client, self.scenario.faults, fault_ttl_s(run_for), self.display, self.scenario.rollouts)
         load_stop = asyncio.Event()
         load_task: asyncio.Task[Stats] | None = None
         progress = Progress(self.client, self.watch, self.stats, self.budget_s, self.display)

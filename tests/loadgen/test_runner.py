@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Any
 
 import pytest
 
 from demo_app.loadgen import runner
-from demo_app.loadgen.catalogue import Fault, get_scenario
+from demo_app.loadgen.catalogue import Fault, PromptRollout, get_scenario
 from demo_app.loadgen.driver import Stats
 from demo_app.loadgen.observe import rfc3339
 from demo_app.stack_urls import StackUrls
@@ -29,6 +30,9 @@ class FakeStack:
         self.injected: list[tuple[dict[str, Any], float]] = []
         self.removed: list[str] = []
         self.cleared = 0
+        self.prompt_resets = 0
+        self.rolled_out: list[tuple[str, str, float]] = []
+        self.reverted: list[str] = []
         self.injected_at: float | None = None
         self.removed_at: float | None = None
 
@@ -51,6 +55,15 @@ class FakeClient:
 
     async def clear_faults(self) -> None:
         self.stack.cleared += 1
+
+    async def revert_prompts(self) -> None:
+        self.stack.prompt_resets += 1
+
+    async def roll_out(self, rollout, ttl_s: float) -> None:
+        self.stack.rolled_out.append((rollout.name, rollout.version, ttl_s))
+
+    async def revert_prompt(self, name: str) -> None:
+        self.stack.reverted.append(name)
 
     async def inject(self, fault: Fault, ttl_s: float) -> str:
         self.stack.injected.append((fault.body(ttl_s), ttl_s))
@@ -141,6 +154,13 @@ class TestRunScenario:
         assert result.machine["prometheus"] == "3.0.0" and "alertmanager" not in result.machine
         assert any("injected" in e for e in display.events) and any("-> delivered" in e for e in display.events)
         assert display.updates >= 1
+
+    def test_a_prompt_rollout_goes_live_with_a_ttl_and_is_reverted_when_the_run_ends(self, stack: FakeStack) -> None:
+        rollout = dataclasses.replace(get_scenario("error-spike"), faults=(), rollouts=(PromptRollout("qa", "v2"),))
+        result = asyncio.run(runner.run_scenario(rollout, URLS, poll_s=0.05, settle_timeout_s=1, docs=(), display=Recorder()))
+        assert stack.prompt_resets == 1  # a rollout left by a killed run is ended first
+        assert stack.rolled_out == [("qa", "v2", 180)] and stack.reverted == ["qa"]
+        assert result.faults == [{"prompt": "qa", "version": "v2", "ttl_s": 180}]
 
     def test_waits_for_the_resolved_notification_when_asked(self, stack: FakeStack) -> None:
         result = run(display=Recorder(), wait_resolved=True, resolve_timeout_s=5)
