@@ -1,4 +1,4 @@
-"""The full scenario mix: every endpoint, feature, tier, team, model, streaming, agents and every fault kind.
+"""The full scenario mix: every endpoint, feature, tier, team, model, streaming, agents, every fault kind and every prompt version.
 
 Used by bench/cardinality.py to reach the largest label set the app can produce: whatever
 series the contract allows and the app can mint, this mix should mint. Bounded: a fixed list
@@ -16,8 +16,9 @@ import httpx
 
 from demo_app.budgets import load_budgets
 from demo_app.config import FEATURES, MODELS, TIERS  # the contract's tiers/features, the simulator catalogue's models
+from demo_app.prompts import load_prompts
 
-__all__ = ["FAULTS", "MODELS", "FEATURES", "TIERS", "FREE_BURST_REQUESTS", "run_mix", "mix_app_env"]
+__all__ = ["FAULTS", "ROLLOUTS", "MODELS", "FEATURES", "TIERS", "FREE_BURST_REQUESTS", "run_mix", "mix_app_env"]
 
 # (kind, rate, value): rates below 1 so retries, fallbacks and successes all happen under each.
 FAULTS: tuple[tuple[str | None, float, float | None], ...] = (
@@ -30,6 +31,13 @@ FAULTS: tuple[tuple[str | None, float, float | None], ...] = (
     ("quality_drop", 1.0, None),
     ("timeout", 0.5, 2.0),
     ("cache_bust", 0.5, None),
+)
+# Every prompt version the files define beyond the one live at start (qa v2 with the shipped
+# files): one fault-free pass each with that version rolled out (PUT /admin/prompts/{name}),
+# so the prompt_version label takes every value it can.
+_PROMPTS = load_prompts()
+ROLLOUTS: tuple[tuple[str, str], ...] = tuple(
+    (name, version) for name in _PROMPTS.names() for version in _PROMPTS.versions(name) if version != _PROMPTS.live(name).version
 )
 # Every team of the budgets file, no team, a team it does not list (both recorded as _other),
 # and the demo key of support-bot (Authorization: Bearer), spread over the requests.
@@ -58,7 +66,7 @@ FREE_BURST_REQUESTS = 40
 def _free_tier_requests() -> int:
     """Free-tier requests the mix sends before its final burst (each may take a token)."""
     per_pass = sum(1 for _, _, body in _requests() if body is not None and body.get("user_tier") == "free")
-    return per_pass * len(FAULTS)
+    return per_pass * (len(FAULTS) + len(ROLLOUTS))
 
 
 def mix_app_env() -> dict[str, str]:
@@ -144,6 +152,12 @@ async def _run(app_url: str, sim_url: str, concurrency: int) -> dict[str, Any]:
                 (await sim.post("/faults", json=fault)).raise_for_status()
             await asyncio.gather(*(one(m, p, b) for m, p, b in _requests()))
         await sim.delete("/faults")
+        for name, version in ROLLOUTS:
+            (await client.put(f"/admin/prompts/{name}", json={"version": version, "ttl_s": 120})).raise_for_status()
+            try:
+                await asyncio.gather(*(one(m, p, b) for m, p, b in _requests()))
+            finally:
+                await client.delete(f"/admin/prompts/{name}")
         # A body over the app's size limit (64 KiB by default): 413 before anything parses it.
         oversized = await client.post("/v1/ask", content=b" " * (256 * 1024), headers={"Content-Type": "application/json"})
         counts[oversized.status_code] += 1

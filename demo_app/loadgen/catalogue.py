@@ -133,9 +133,6 @@ BUDGET_BURN_S = 135.0  # the 2m window must pass 14.4x (~55 s at ~33x), then `fo
 # two full clean-clone runs delivered it at 86.3 and 84.6 s (pending only after ~35 s: the
 # 1m ratio needs sim-large's slow calls to fail and the 0.05 calls/s guard to hold).
 ERROR_RATE_BUDGET_S = 120.0
-# LLMQualityDrop averages faithfulness over 2 minutes and waits `for: 30s`: clean-clone runs
-# delivered it at 76.3 and 77.2 s, a 1.17x margin on 90 s - too thin for a busy machine.
-QUALITY_DROP_BUDGET_S = 110.0
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
@@ -201,11 +198,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected=(ExpectedAlert("LLMQualityDrop", {"feature": "qa", "prompt_version": "v2"}),),
         # PUT /admin/prompts/qa {"version": "v2", "ttl_s": ...}: the app reverts it by itself
         # if this run dies; the run reverts it when it ends. LLMQualityDrop averages each
-        # version's faithfulness on its own, so v2's mean is low from its first answers.
+        # version's faithfulness on its own, so v2's mean is low from its first scored
+        # answers: pending ~16 s, firing after `for: 30s`, delivered at 50.0 and 50.9 s in two
+        # native runs (the old fault, diluted by v1's answers in the 2m mean, took 70-77 s).
         rollouts=(PromptRollout("qa", "v2"),),
         load=(_BACKGROUND,),
         allowed=_LATENCY_SLO | _BUDGET_TICKETS,
-        budget_s=QUALITY_DROP_BUDGET_S,
     ),
     Scenario(
         name="slo-burn",

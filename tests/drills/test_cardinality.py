@@ -1,7 +1,7 @@
 """Under the full scenario mix the app exports fewer than 1,000 active series (the issue's label budget).
 
 bench/scenario_mix.py drives every endpoint, feature, tier, team (by field and by API key),
-model, streaming, agents and every fault kind (cache_bust included) through a real app and
+model, streaming, agents, every fault kind (cache_bust included) and every prompt version through a real app and
 simulator; afterwards every sample line on the app's /metrics is one active series. The test
 also checks that the mix really spent under every team and recorded cached input tokens, so
 the count includes the team label and the cache metrics with values, not only at zero. Label values are checked strictly, so a value outside the
@@ -20,6 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from demo_app.budgets import OTHER_TEAM, load_budgets
+from demo_app.prompts import load_prompts
 
 BUDGET = 1000
 _SUFFIX = re.compile(r"_(bucket|sum|count)$")
@@ -56,6 +57,9 @@ def test_full_mix_stays_under_the_series_budget(start, drill) -> None:
     saved = sum(s.value for s in values if s.name == "llmapp_cache_savings_usd_total")
     assert cached > 0 and saved > 0, (cached, saved)
     assert any(s.name == "mcp_client_operation_duration_seconds_count" and s.value > 0 for s in values), "no tool call went over MCP"
+    # Every version the prompt files define was live for a pass (ROLLOUTS) and scored.
+    scored = {s.labels["prompt_version"] for s in values if s.name == "llmapp_quality_score_count" and s.value > 0}
+    assert scored == set(load_prompts().all_versions()), f"quality scored under prompt versions {scored} only"
     by_family = Counter(_SUFFIX.sub("", re.split(r"[{ ]", line, maxsplit=1)[0]) for line in samples)
     print(f"\n{len(samples)} series after {sum(statuses.values())} requests {statuses}")
     for family, count in by_family.most_common():

@@ -9,7 +9,6 @@ from demo_app.contract import load_contract
 from demo_app.loadgen.catalogue import (
     BUDGET_BURN_S,
     ERROR_RATE_BUDGET_S,
-    QUALITY_DROP_BUDGET_S,
     SCENARIOS,
     SLO_BUDGET_S,
     THRESHOLD_BUDGET_S,
@@ -58,8 +57,6 @@ def test_budgets_match_the_promise():
             assert s.budget_s == BUDGET_BURN_S, s.name
         elif names == {"LLMHighErrorRate"}:
             assert s.budget_s == ERROR_RATE_BUDGET_S, s.name
-        elif names == {"LLMQualityDrop"}:
-            assert s.budget_s == QUALITY_DROP_BUDGET_S, s.name
         elif s.name != "baseline":
             assert s.budget_s == THRESHOLD_BUDGET_S, s.name
 
