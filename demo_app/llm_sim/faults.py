@@ -1,8 +1,9 @@
 """Fault injection: a registry of faults that expire by themselves, and how they combine.
 
 A fault is {kind, model (None = every model), rate, value, ttl_s}. Every fault expires
-`ttl_s` seconds after it was added; expiry is checked lazily on each access, so no
-background thread is needed and a forgotten fault can never outlive its TTL.
+`ttl_s` seconds after it was added; expiry is checked lazily on each access
+(demo_app/expiring.py), so no background thread is needed and a forgotten fault can never
+outlive its TTL.
 
 How faults apply to one chat request:
   1. Each live fault whose model matches draws once from the request's RNG, in the order
@@ -21,13 +22,13 @@ How faults apply to one chat request:
 from __future__ import annotations
 
 import math
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from threading import Lock
 from typing import Literal, get_args
+
+from demo_app.expiring import ExpiringRegistry
 
 __all__ = [
     "FaultKind",
@@ -118,13 +119,12 @@ class Fault:
         }
 
 
-class FaultRegistry:
-    """Thread-safe set of live faults; the clock is injectable so tests need not sleep."""
+class FaultRegistry(ExpiringRegistry[Fault]):
+    """Thread-safe set of live faults; the clock is injectable so tests need not sleep.
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._faults: dict[str, Fault] = {}  # insertion order = the order faults apply in
-        self._lock = Lock()
+    active, remove and clear come from ExpiringRegistry (demo_app/expiring.py): live faults
+    oldest first, which is the order faults apply in.
+    """
 
     def add(self, kind: str, *, model: str | None = None, rate: float = 1.0, value: float | None = None, ttl_s: float = 300.0) -> Fault:
         if not 0.0 <= rate <= 1.0:
@@ -132,45 +132,16 @@ class FaultRegistry:
         if not 1.0 <= ttl_s <= 3600.0:
             raise ValueError("ttl_s must be between 1 and 3600")
         effective = check_value(kind, value)
-        now = self._clock()
-        fault = Fault(f"flt_{uuid.uuid4().hex[:12]}", kind, model, rate, effective, ttl_s, now, now + ttl_s)
-        with self._lock:
-            self._prune()
-            self._faults[fault.id] = fault
-        return fault
-
-    def active(self) -> list[Fault]:
-        """Live faults, oldest first."""
-        with self._lock:
-            self._prune()
-            return list(self._faults.values())
+        now = self.now()
+        return self.put(Fault(f"flt_{uuid.uuid4().hex[:12]}", kind, model, rate, effective, ttl_s, now, now + ttl_s))
 
     def matching(self, model: str) -> list[Fault]:
         """Live faults that apply to requests for `model`, oldest first."""
         return [f for f in self.active() if f.applies_to(model)]
 
-    def remove(self, fault_id: str) -> bool:
-        """Remove one fault; False when it is unknown or already expired."""
-        with self._lock:
-            self._prune()
-            return self._faults.pop(fault_id, None) is not None
-
-    def clear(self) -> int:
-        """Remove every fault; returns how many live ones there were."""
-        with self._lock:
-            self._prune()
-            count = len(self._faults)
-            self._faults.clear()
-            return count
-
     def count(self, kind: str) -> int:
         """Live faults of one kind (read by the llmsim_active_faults gauge at scrape time)."""
         return sum(1 for f in self.active() if f.kind == kind)
-
-    def _prune(self) -> None:
-        now = self._clock()
-        for fault_id in [i for i, f in self._faults.items() if f.expires_at <= now]:
-            del self._faults[fault_id]
 
 
 @dataclass(frozen=True)
