@@ -5,7 +5,8 @@ A fault is {kind, tool (None = every tool), rate, value, ttl_s}: `error` makes a
 tool"), `latency` delays the answer by `value` seconds. Each call draws once per live fault
 that names its tool and applies the fault with probability `rate`. Like the simulator's
 faults (demo_app/llm_sim/faults.py), every fault expires `ttl_s` seconds after it was added,
-checked on each access, so a fault left by a killed scenario run never outlives its TTL.
+checked on each access (demo_app/expiring.py, shared with the simulator), so a fault left by
+a killed scenario run never outlives its TTL.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from threading import Lock
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from demo_app.expiring import ExpiringRegistry
 
 __all__ = ["ToolFault", "ToolFaultSpec", "ToolFaults"]
 
@@ -47,36 +49,15 @@ class ToolFault:
         return {"id": self.id, **self.spec.model_dump(), "expires_at": self.expires_at}
 
 
-class ToolFaults:
-    """The live faults; thread-safe, pruned on every access."""
+class ToolFaults(ExpiringRegistry[ToolFault]):
+    """The live faults (active, remove and clear from ExpiringRegistry); thread-safe, pruned on every access."""
 
     def __init__(self, clock: Callable[[], float] = time.time, rng: random.Random | None = None) -> None:
-        self._clock = clock
+        super().__init__(clock)
         self._rng = rng or random.Random()
-        self._lock = Lock()
-        self._faults: dict[str, ToolFault] = {}
 
     def add(self, spec: ToolFaultSpec) -> ToolFault:
-        fault = ToolFault(id=uuid.uuid4().hex[:12], spec=spec, expires_at=self._clock() + spec.ttl_s)
-        with self._lock:
-            self._faults[fault.id] = fault
-        return fault
-
-    def active(self) -> list[ToolFault]:
-        now = self._clock()
-        with self._lock:
-            for fault_id in [f.id for f in self._faults.values() if f.expires_at <= now]:
-                del self._faults[fault_id]
-            return list(self._faults.values())
-
-    def remove(self, fault_id: str) -> bool:
-        with self._lock:
-            return self._faults.pop(fault_id, None) is not None
-
-    def clear(self) -> int:
-        with self._lock:
-            count, self._faults = len(self._faults), {}
-        return count
+        return self.put(ToolFault(id=uuid.uuid4().hex[:12], spec=spec, expires_at=self.now() + spec.ttl_s))
 
     def draw(self, tool: str) -> tuple[float, bool]:
         """(seconds to delay, whether to fail) for one call of `tool`."""

@@ -47,3 +47,14 @@ def test_remove_and_clear() -> None:
     faults.add(ToolFaultSpec(kind="latency"))
     assert faults.remove(a.id) and not faults.remove(a.id)
     assert faults.clear() == 1 and faults.active() == []
+
+
+def test_an_expired_fault_is_neither_removed_nor_counted_by_clear() -> None:
+    # As the simulator's: DELETE /faults/{id} of an expired fault is a 404, DELETE /faults counts live ones.
+    clock = Clock()
+    faults = ToolFaults(clock=clock)
+    short = faults.add(ToolFaultSpec(kind="error", ttl_s=10))
+    faults.add(ToolFaultSpec(kind="latency", ttl_s=60))
+    clock.now += 10
+    assert not faults.remove(short.id)
+    assert faults.clear() == 1
