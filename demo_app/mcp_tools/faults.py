@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from demo_app.app.tools import TOOL_SPECS
 from demo_app.expiring import ExpiringRegistry
 
 __all__ = ["ToolFault", "ToolFaultSpec", "ToolFaults"]
@@ -33,10 +34,18 @@ class ToolFaultSpec(BaseModel):
     model_config = {"extra": "forbid"}
 
     kind: ToolFaultKind
-    tool: Literal["search_documents", "calculator", "word_count"] | None = None
+    tool: str | None = Field(default=None, description="a tool of demo_app/app/tools.py TOOL_SPECS; None: every tool")
     rate: float = Field(default=1.0, ge=0.0, le=1.0)
     value: float = Field(default=2.0, ge=0.0, le=60.0, description="latency: seconds added to each affected call")
     ttl_s: float = Field(default=300.0, gt=0.0, le=3600.0)
+
+    @field_validator("tool")
+    @classmethod
+    def _known_tool(cls, tool: str | None) -> str | None:
+        # The names come from the tool definitions, so a new tool can be faulted at once.
+        if tool is not None and tool not in TOOL_SPECS:
+            raise ValueError(f"unknown tool {tool!r}; expected one of {', '.join(TOOL_SPECS)}")
+        return tool
 
 
 @dataclass(frozen=True)

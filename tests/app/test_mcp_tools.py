@@ -12,6 +12,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from demo_app.app.tools import TOOL_SPECS
 from demo_app.contract import load_contract
 from demo_app.native.otlp_sink import OtlpSink
 from demo_app.procs import Proc, free_port, poll_until
@@ -162,3 +163,10 @@ def test_a_bad_fault_is_a_422_naming_the_field(tool_server: Proc, spec: dict, fi
     assert response.status_code == 422, response.text
     assert any(p.startswith(field) for p in response.json()["detail"]), response.json()
     assert httpx.get(f"{tool_server.url}/faults", timeout=5).json()["faults"] == []
+
+
+def test_a_bad_tool_name_is_a_422_listing_the_tools(tool_server: Proc) -> None:
+    response = httpx.post(f"{tool_server.url}/faults", json={"kind": "error", "tool": "rm_rf"}, timeout=5)
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["detail"]
+    assert problem.startswith("tool: ") and all(name in problem for name in TOOL_SPECS), problem

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import random
 
+import pytest
+from pydantic import ValidationError
+
+from demo_app.app.tools import TOOL_SPECS
 from demo_app.mcp_tools.faults import ToolFaults, ToolFaultSpec
 
 
@@ -58,3 +62,12 @@ def test_an_expired_fault_is_neither_removed_nor_counted_by_clear() -> None:
     clock.now += 10
     assert not faults.remove(short.id)
     assert faults.clear() == 1
+
+
+def test_every_defined_tool_can_be_faulted_and_no_other() -> None:
+    # The names come from TOOL_SPECS, so a new tool needs no change to the fault API.
+    assert all(ToolFaultSpec(kind="error", tool=name).tool == name for name in TOOL_SPECS)
+    with pytest.raises(ValidationError) as refused:
+        ToolFaultSpec(kind="error", tool="rm_rf")
+    (error,) = refused.value.errors()
+    assert error["loc"] == ("tool",) and all(name in error["msg"] for name in TOOL_SPECS)
