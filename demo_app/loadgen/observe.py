@@ -120,6 +120,10 @@ class StackClient:
         value = float(result[0]["value"][1])
         return None if value != value else value  # NaN: no traffic in the window
 
+    async def failed_llm_calls(self, window: str) -> float:
+        """LLM calls that failed over the last `window` (e.g. "30s"), by the app's own metric."""
+        return await self.scalar(f'sum(increase(gen_ai_client_operation_duration_seconds_count{{error_type!=""}}[{window}]))') or 0.0
+
     async def rule_alerts(self) -> list[dict]:
         """Prometheus' pending and firing alerts: [{labels, annotations, state, activeAt, value}]."""
         data = await self._json("GET", f"{self.urls.prometheus}/api/v1/alerts")

@@ -102,19 +102,33 @@ class AlertWatch:
         return delivered and inhibited and self.elapsed() >= self.scenario.observe_s
 
 
-async def settle(client: StackClient, scenario: Scenario, timeout_s: float, display: Display) -> None:
-    """Wait until none of the expected (or to-be-inhibited) alerts is active, so this run measures fresh ones."""
+# The shortest window an error alert looks back over (LLMProviderOutage's ratio_rate30s in
+# prometheus/rules/llm-alerts.yml). Once it holds no failed LLM call, the failures of a fault
+# just removed (the previous run's, or one a killed run left) can no longer fire an error,
+# outage or SLO alert: the longer windows still hold some, but too few for their `for:`.
+QUIET_WINDOW = "30s"
+
+
+async def settle(client: StackClient, scenario: Scenario, timeout_s: float, display: Display, poll_s: float = 2.0) -> None:
+    """Wait for a clean start: none of the expected (or to-be-inhibited) alerts active, and no
+    LLM call failed within QUIET_WINDOW, so this run measures fresh alerts and is not blamed for
+    one the previous run's fault fires after it was removed (a stray alert fails a run)."""
     if not scenario.delivered_since_start:
         return
     watched = scenario.expected + scenario.inhibited
     deadline = time.monotonic() + timeout_s
-    announced = False
+    announced: set[str] = set()
     while time.monotonic() < deadline:
-        active = [a for a in await client.rule_alerts() if any(e.matches(a["labels"]) for e in watched)]
-        if not active:
+        waiting = [alert_key(a["labels"]) for a in await client.rule_alerts() if any(e.matches(a["labels"]) for e in watched)]
+        failed = await client.failed_llm_calls(QUIET_WINDOW)
+        if failed > 0:
+            waiting.append(f"the failed LLM calls of the last {QUIET_WINDOW}")
+        if not waiting:
             return
-        if not announced:
-            display.event(f"waiting for {', '.join(alert_key(a['labels']) for a in active)} to clear before starting")
-            announced = True
-        await asyncio.sleep(2.0)
-    display.event("expected alert still active after the settle timeout; starting anyway (times will be short)")
+        news = [w for w in waiting if w not in announced]  # each said once, not on every poll
+        if news:
+            shown = [f"{w} ({failed:.0f} now)" if w.startswith("the failed") else w for w in news]
+            display.event(f"waiting for {', '.join(shown)} to clear before starting")
+            announced.update(news)
+        await asyncio.sleep(poll_s)
+    display.event("the stack did not settle within the settle timeout; starting anyway (times may be short, stray alerts possible)")

@@ -97,6 +97,9 @@ class FakeClient:
     async def scalar(self, expr: str) -> float | None:
         return 1.0
 
+    async def failed_llm_calls(self, window: str) -> float:
+        return 0.0
+
     async def prometheus_version(self) -> str:
         return "3.0.0"
 
