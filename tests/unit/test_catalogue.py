@@ -108,6 +108,12 @@ class TestSettings:
         with pytest.raises(ValueError, match="MODEL_AGENT: 'mistral' does not take tools"):
             AppSettings(llm_models_file=BUNDLED_CATALOGUES["ollama"], model_agent="mistral")
 
+    def test_the_catalogue_is_looked_up_once_and_follows_the_file(self):
+        s = AppSettings()
+        assert s.catalogue is s.catalogue is load_catalogue(DEFAULT_MODELS_FILE)
+        other = s.model_copy(update={"llm_models_file": BUNDLED_CATALOGUES["openai"]})
+        assert other.catalogue is load_catalogue(BUNDLED_CATALOGUES["openai"]) and s.catalogue is SIM
+
     def test_a_bad_catalogue_refuses_to_start(self, tmp_path):
         with pytest.raises(ValueError, match=r"LLM_MODELS_FILE: .*models\.m\.provider"):
             AppSettings(llm_models_file=_write(tmp_path, "models: {m: {provider: 1}}"))
