@@ -27,7 +27,7 @@ from demo_app.app.llm import ChatResult
 from demo_app.app.quality import EVALUATION_EVENT, QualityScores, evaluation_results, score_answer
 from demo_app.app.rag import Hit, build_messages, system_prompt
 from demo_app.app.services import Services
-from demo_app.telemetry import get_logger, mask, set_attributes
+from demo_app.telemetry import add_request_fields, get_logger, mask, set_attributes
 
 __all__ = ["REFUSAL", "answer_question"]
 
@@ -70,19 +70,21 @@ async def answer_question(
         scores = _evaluate(services, question, result, hits, feature, prompt.version)
         if conversation_id is not None:
             services.conversations.record(conversation_id, question, result.text)
-        _log.info(
-            "question answered",
-            feature=feature,
-            user_tier=user_tier,
-            gen_ai_request_model=requested,
-            gen_ai_response_model=result.model,
-            retries=result.retries,
-            fallback_used=result.fallback_used,
-            faithfulness=scores.faithfulness,
-            relevancy=scores.relevancy,
-            question_chars=len(question),  # the length, never the text: questions are customer data
+        answered = {
+            "feature": feature,
+            "user_tier": user_tier,
+            "gen_ai_request_model": requested,
+            "gen_ai_response_model": result.model,
+            "retries": result.retries,
+            "fallback_used": result.fallback_used,
+            "faithfulness": scores.faithfulness,
+            "relevancy": scores.relevancy,
+            "question_chars": len(question),  # the length, never the text: questions are customer data
             **({"history_turns": len(history)} if conversation_id is not None else {}),
-        )
+        }
+        # On the request's own "request" line (same trace and span), not a line of its own.
+        if not add_request_fields(**answered):
+            _log.info("question answered", **answered)
     return result, hits, scores
 
 

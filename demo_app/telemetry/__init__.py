@@ -9,6 +9,7 @@ Usage, once at start:
     get_logger().info("started", port=8081)
 """
 
+from demo_app.telemetry.asgi import add_request_fields
 from demo_app.telemetry.core import Telemetry, setup_telemetry
 from demo_app.telemetry.logs import get_logger
 from demo_app.telemetry.masking import mask
@@ -19,6 +20,7 @@ __all__ = [
     "Telemetry",
     "setup_telemetry",
     "get_logger",
+    "add_request_fields",
     "mask",
     "set_attributes",
     "current_ids",

@@ -74,11 +74,16 @@ def test_without_a_conversation_nothing_is_remembered(app, post, sink) -> None:
 def test_the_id_is_on_log_lines_and_never_on_metrics(app, post, json_log) -> None:
     cid = f"conv-{uuid.uuid4()}"
     answers = _conversation(app, post, cid)
-    lines = {e["event"]: e for e in json_log(app) if e.get("trace_id") == answers[1]["trace_id"]}
-    for event in ("llm call", "question answered", "gen_ai.evaluation.result"):
+
+    def turn_lines():  # the request line is written after the response: wait for it
+        lines = {e["event"]: e for e in json_log(app) if e.get("trace_id") == answers[1]["trace_id"]}
+        return lines if "request" in lines else None
+
+    lines = poll_until(turn_lines, "the second turn's request line", 10)
+    for event in ("llm call", "request", "gen_ai.evaluation.result"):
         assert lines[event]["gen_ai_conversation_id"] == cid and lines[event]["conversation_turn"] == 2, lines[event]
     assert lines["llm call"]["cost_usd"] > 0 and lines["llm call"]["input_tokens"] > 0
-    assert lines["question answered"]["history_turns"] == 1
+    assert lines["request"]["history_turns"] == 1
     assert cid not in httpx.get(f"{app.url}/metrics", timeout=5).text
     assert "conversation" not in httpx.get(f"{app.url}/metrics", timeout=5).text
 

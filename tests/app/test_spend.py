@@ -90,9 +90,13 @@ class TestTeam:
         logs = sink.logs(response.json()["trace_id"])
         assert key not in json.dumps(spans) + json.dumps(logs) + app.log()
         assert key not in httpx.get(f"{app.url}/metrics", timeout=5).text
-        # The team is a log field of the request's lines (stdout and OTLP).
-        lines = [json.loads(line) for line in app.log().splitlines() if response.json()["trace_id"] in line]
-        assert lines and any(e.get("team") == "support-bot" for e in lines if e["event"] == "question answered")
+        # The team is a log field of the request's lines (stdout and OTLP), its request line included
+        # (written after the response: waited for).
+        def request_line():
+            lines = [json.loads(line) for line in app.log().splitlines() if response.json()["trace_id"] in line]
+            return next((e for e in lines if e["event"] == "request"), None)
+
+        assert poll_until(request_line, "the request line", 10).get("team") == "support-bot"
 
 
 class TestRequestCost:
