@@ -8,11 +8,11 @@ sizes); only the ones our code interprets are declared here.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from demo_app.budgets import DEFAULT_BUDGETS_FILE, Budgets, BudgetsError, load_budgets
@@ -194,12 +194,6 @@ class AppSettings(BaseSettings):
     conversation_max_chars: int = Field(default=8000, ge=1, le=1_000_000)
     conversation_ttl_s: float = Field(default=1800.0, gt=0, le=86_400)
 
-    # (LLM_MODELS_FILE, its catalogue): `catalogue` is read on every request (model_for), and
-    # load_catalogue resolves the path each time (a filesystem walk: ~1.4 % of the app's CPU
-    # under load, bench/results/telemetry-cost.md). Keyed by the path, so a copy of these
-    # settings with another file never sees this one's catalogue.
-    _catalogue: tuple[Path, Catalogue] | None = PrivateAttr(default=None)
-
     @model_validator(mode="after")
     def _models_in_catalogue(self) -> AppSettings:
         try:
@@ -242,11 +236,8 @@ class AppSettings(BaseSettings):
 
     @property
     def catalogue(self) -> Catalogue:
-        """The model catalogue of LLM_MODELS_FILE (read once per file, looked up once per settings)."""
-        cached = self._catalogue
-        if cached is None or cached[0] != self.llm_models_file:
-            cached = self._catalogue = (self.llm_models_file, load_catalogue(self.llm_models_file))
-        return cached[1]
+        """The model catalogue of LLM_MODELS_FILE (read once per file)."""
+        return _catalogue_of(self.llm_models_file)
 
     @property
     def budgets(self) -> Budgets:
@@ -281,6 +272,18 @@ class AppSettings(BaseSettings):
     def model_for(self, feature: str) -> str:
         """Default model of a feature (qa, summarize, support, agent)."""
         return getattr(self, f"model_{feature}") or self.catalogue.default_model(feature)
+
+
+@cache
+def _catalogue_of(path: Path) -> Catalogue:
+    """load_catalogue(path), looked up once per path as given.
+
+    `AppSettings.catalogue` is read on every request (model_for, twice per /v1/ask), and
+    load_catalogue resolves the path each time (a filesystem walk: 1.4 % of the app's samples
+    under load, bench/results/telemetry-cost.md); a private attribute on the settings would
+    cost a pydantic __getattr__ with a caught AttributeError on every read instead.
+    """
+    return load_catalogue(path)
 
 
 @lru_cache(maxsize=1)
