@@ -5,7 +5,7 @@ reported, the others still run); the whole run stays under `--budget` seconds (1
 default). Benchmarks report ratios and counts measured side by side in one run - never a
 pass/fail on absolute timings, which depend on the machine written at the top of the report.
 
-    python -m bench [--budget 900] [--only overhead,attribution,cardinality,outage,peer,alerts] [--scenarios error-spike,latency-spike]
+    python -m bench [--budget 900] [--only overhead,attribution,floor,cardinality,outage,peer,alerts] [--scenarios error-spike,latency-spike]
 
 `alerts` first stages the `--scenarios` on a fresh native stack (each appends its record to
 bench/results/time-to-alert.json), then tabulates every record there. The e2e tests record
@@ -24,7 +24,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from bench import alerts, attribution, cardinality, outage, overhead
+from bench import alerts, attribution, cardinality, outage, overhead, sdk_floor
 from bench._common import RAW_DIR, RESULTS_DIR, ROOT, machine_info
 from bench.peer import run as peer
 
@@ -34,6 +34,8 @@ __all__ = ["main", "render_readme"]
 _BENCHMARKS: dict[str, tuple[str, Path, float]] = {
     "overhead": ("bench.overhead", RESULTS_DIR / "overhead.json", 0.35),
     "attribution": ("bench.attribution", RESULTS_DIR / "attribution.json", 0.25),
+    # What the SDK and prometheus-client alone charge for the same items: the floor of the targets.
+    "floor": ("bench.sdk_floor", RESULTS_DIR / "sdk_floor.json", 0.2),
     "cardinality": ("bench.cardinality", RESULTS_DIR / "cardinality.json", 0.25),
     "outage": ("bench.outage", RESULTS_DIR / "outage.json", 0.15),
     # bench/peer: the minimal app under each instrumentation library, in locked venvs.
@@ -134,6 +136,8 @@ def render_readme(machine: dict[str, Any], runs: list[dict[str, Any]], results: 
         lines.append(overhead.to_markdown(results["overhead"]))
     if "attribution" in results:
         lines.append(attribution.to_markdown(results["attribution"]))
+    if "floor" in results:
+        lines.append(sdk_floor.to_markdown(results["floor"], results.get("overhead")))
     if "cardinality" in results:
         lines.append(cardinality.to_markdown(results["cardinality"]))
     if "outage" in results:
@@ -147,7 +151,7 @@ def render_readme(machine: dict[str, Any], runs: list[dict[str, Any]], results: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=900.0, help="seconds for the whole run")
-    parser.add_argument("--only", default="overhead,attribution,cardinality,outage,peer,alerts", help="comma-separated benchmarks")
+    parser.add_argument("--only", default=",".join([*_BENCHMARKS, "alerts"]), help="comma-separated benchmarks")
     parser.add_argument("--scenarios", default="error-spike,latency-spike",
                         help="alert scenarios to stage on a native stack for the time-to-alert table ('' for none)")
     args = parser.parse_args()
