@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bench import sdk_floor
@@ -99,6 +101,17 @@ def test_the_replay_ships_the_captured_items_through_the_sdk(capture):
     assert registry.get_sample_value(counter.name, c_labels) == 6.0
 
 
+def test_beside_other_work_the_same_items_are_shipped(capture):
+    capture.pop("_metrics")
+    with OtlpSink() as sink:
+        replay_one, flush, _ = sdk_floor._build("always on, beside other work", sink.endpoint, capture)
+        for i in range(2):
+            replay_one(i)
+        flush()
+        assert sorted(s["name"] for s in sink.spans()) == ["POST /v1/ask"] * 2 + ["chat sim-large"] * 2
+        assert len(sink.logs()) == 4
+
+
 def test_the_api_only_arm_ships_nothing_and_sampling_keeps_every_log_record(capture):
     capture.pop("_metrics")
     with OtlpSink() as sink:
@@ -117,15 +130,39 @@ def test_the_api_only_arm_ships_nothing_and_sampling_keeps_every_log_record(capt
 
 
 def test_the_table_holds_each_arm_against_its_target():
+    names = [*sdk_floor.ARMS, *sdk_floor.OURS, *sdk_floor.BESIDE_WORK]
     arms = {name: {"cpu_ms_per_request": {"median": 1.0, "min": 0.9, "max": 1.1},
                    "added_cpu_ms": {"median": 0.5, "min": 0.4, "max": 0.6}, "target_ms": sdk_floor.TARGETS_MS.get(name)}
-            for name in sdk_floor.ARMS}
+            for name in names}
     result = {"settings": {"rounds": 2, "requests_per_replay": 10, "captured_requests": 3},
               "per_request": {"spans": 6, "log_records": 4, "observations": 11, "attributes_per_span": 9.5}, "arms": arms}
     overhead = {"arms": {"always on": {"cpu_ms_per_request": 5.0}, "5% sampled": {"cpu_ms_per_request": 4.0}, "off": {"cpu_ms_per_request": 3.25}}}
     text = sdk_floor.to_markdown(result, overhead)
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| arm")]
-    assert len(rows) == len(sdk_floor.ARMS)
+    assert len(rows) == len(names)
     assert "| <= +1.0 | +1.75 |" in next(r for r in rows if r.startswith("| spans + log records + metrics"))
     assert "| <= +0.5 | +0.75 |" in next(r for r in rows if r.startswith("| all three, 5 %"))
     assert "6 spans with 9.5 attributes" in text
+
+
+def test_the_ours_arms_ship_the_same_items_through_the_telemetry_package(capture, tmp_path):
+    capture.pop("_metrics")
+    # The synthetic label values are not the contract's (the wrappers would drop them, and log so).
+    capture["requests"][0]["observations"] = []
+    capture_file = tmp_path / "capture.json"
+    capture_file.write_text(json.dumps(capture))
+    with OtlpSink() as sink:
+        result = sdk_floor._replay_process("ours, always on", capture_file, sink.endpoint, requests=3, warmup=0)
+        spans, logs = sink.spans(), sink.logs()
+        sink.clear()
+        sdk_floor._replay_process("ours, off", capture_file, sink.endpoint, requests=3, warmup=0)
+        assert sink.spans() == [] and sink.logs() == []
+    assert result["cpu_ms_per_request"] > 0
+    assert sorted(s["name"] for s in spans) == ["POST /v1/ask"] * 3 + ["chat sim-large"] * 3
+    chat = next(s for s in spans if s["name"] == "chat sim-large")
+    assert chat["attributes"] == {"gen_ai.request.model": "sim-large"} and chat["status"] == {"code": "ERROR", "message": "boom"}
+    by_span = {s["span_id"]: s["name"] for s in spans}
+    assert sorted((by_span[r["span_id"]], r["body"], r["event_name"]) for r in logs) == sorted(
+        [("POST /v1/ask", "request", "")] * 3 + [("chat sim-large", "scored", "gen_ai.evaluation.result")] * 3)
+    scored = next(r for r in logs if r["body"] == "scored")
+    assert scored["attributes"]["gen_ai.evaluation.name"] == "relevance"
