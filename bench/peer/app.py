@@ -91,20 +91,24 @@ def build_app() -> Any:
     class Ask(BaseModel):
         question: str
 
-    app = FastAPI(lifespan=_flush_at_exit if TELEMETRY else None)
-    messages = lambda q: [{"role": "user", "content": q}]  # noqa: E731
-
+    tel = None
     if TELEMETRY and ARM == "ours":
         os.environ.setdefault("OTEL_SERVICE_NAME", SERVICE)
         os.environ.setdefault("OTEL_EXPORTER_OTLP_ENDPOINT", ENDPOINT)
         os.environ.setdefault("LLM_BASE_URL", os.environ.get("OPENAI_BASE_URL", ""))
-        from demo_app.app.llm import LLMClient
-        from demo_app.config import AppSettings
         from demo_app.telemetry import setup_telemetry
 
         tel = setup_telemetry(service_name=SERVICE, component="app")
+    # Ours as the demo app builds it: FastAPI's own telemetry makes the server span.
+    app = FastAPI(lifespan=_flush_at_exit if TELEMETRY else None, **({"telemetry": tel.fastapi_telemetry()} if tel else {}))
+    messages = lambda q: [{"role": "user", "content": q}]  # noqa: E731
+
+    if tel is not None:
+        from demo_app.app.llm import LLMClient
+        from demo_app.config import AppSettings
+
         ours = LLMClient(AppSettings(), tel)
-        tel.instrument(app)
+        tel.instrument(app, server_spans="fastapi")
 
         @app.post("/ask")
         async def ask_ours(body: Ask) -> dict[str, str]:

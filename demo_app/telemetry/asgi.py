@@ -1,15 +1,17 @@
 """ASGI middleware: X-Request-ID, the HTTP server duration metric and one log line per request.
 
-It runs inside the OpenTelemetry server span (the FastAPI instrumentation wraps the whole
-middleware stack), so its log line carries the trace id and its histogram observation gets
-an exemplar. A pure ASGI middleware rather than Starlette's BaseHTTPMiddleware: it does not
+It runs inside the OpenTelemetry server span (FastAPI's own telemetry, or the contrib FastAPI
+instrumentation, wraps the whole middleware stack), so its log line carries the trace id and
+its histogram observation gets an exemplar. A pure ASGI middleware rather than Starlette's BaseHTTPMiddleware: it does not
 buffer streaming responses and keeps contextvars visible to the endpoint.
 
 Log levels (the contract's `log_levels`): the per-request line is the one ERROR line of a
 request that ends in a 5xx, INFO otherwise. An error handler says why with
 `note_request_error` (error type, model, the exception): its fields join that line, the
-exception becomes an `exception` event on the server span and its error type the span's
-`error.type` (the HTTP instrumentation would leave only the status code there). A 5xx a
+exception becomes an `exception` event on the server span and, under the contrib
+instrumentation, its error type the span's `error.type` (FastAPI's own telemetry sets
+`error.type` itself as the response ends: the status code, as HTTP semconv asks when no
+exception reached the server; the provider's error class stays on the chat span). A 5xx a
 component answers on purpose (the simulator's injected faults) is noted with level
 "warning": it is what its caller asked for, not an error of the component.
 
@@ -107,10 +109,12 @@ class RequestContextMiddleware:
         app: ASGIApp,
         duration_histogram: Any | None = None,
         measured_route: Callable[[str], bool] = lambda route: True,
+        record_escaping_exceptions: bool = False,
     ) -> None:
         self.app = app
         self._histogram = duration_histogram
         self._measured_route = measured_route
+        self._record_escaping = record_escaping_exceptions
         self._log = get_logger()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -131,7 +135,7 @@ class RequestContextMiddleware:
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
             if message["type"] == "http.response.start" and message["status"] >= 500:
-                # After the instrumentation's own send, which sets error.type to the status code.
+                # After the contrib instrumentation's own send, which sets error.type to the status code.
                 _mark_span(span, scope.get("state", {}).get(_ERROR_STATE))
 
         started = time.perf_counter()
@@ -148,6 +152,8 @@ class RequestContextMiddleware:
             noted = state.get(_ERROR_STATE)
             if noted is None or noted.get("exception") is None:
                 state[_ERROR_STATE] = {**(noted or {"error_type": type(exc).__name__, "fields": {}}), "exception": exc}
+            if self._record_escaping:
+                _mark_span(span, state[_ERROR_STATE])
             raise
         finally:
             try:

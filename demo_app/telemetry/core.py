@@ -17,10 +17,11 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
 from opentelemetry._logs import set_logger_provider
 from opentelemetry.sdk._logs import LoggerProvider
@@ -42,6 +43,7 @@ _DROPPED_METRIC = "llmapp_telemetry_dropped_total"
 _HTTP_METRIC = "http_server_request_duration_seconds"
 # Not traced: scrapes and health probes would be most of the spans and tell nothing.
 _UNTRACED_URLS = "/metrics,/healthz"
+_UNTRACED_PATHS = frozenset(_UNTRACED_URLS.split(","))
 
 _lock = threading.Lock()
 _instances: dict[str, Telemetry] = {}
@@ -85,8 +87,35 @@ class Telemetry:
         """Exposition of this component's registry, in the format the Accept header asks for."""
         return render_metrics(self.registry, accept_header)
 
-    def instrument(self, app: FastAPI) -> None:
-        """Server spans, X-Request-ID + HTTP metric middleware and GET /metrics on `app` (once)."""
+    def fastapi_telemetry(self) -> TelemetryConfig:
+        """Settings for `FastAPI(telemetry=...)`: FastAPI's own server spans, on our tracer provider.
+
+        FastAPI (0.165 and later) traces every request itself when it has a tracer provider: one
+        SERVER span `{method} {route}` with the HTTP semconv attributes the contract requires.
+        Measured against the contrib FastAPI instrumentation it costs about 0.3 ms less CPU per
+        request (bench/results/telemetry-cost.md, issue 13 part 6). Its operation spans
+        (dependencies, endpoint, serialization) add volume the contract does not name, its OTel
+        metrics would duplicate our Prometheus ones, its exception log records our request line,
+        and `auto_configure` would add exporters beside ours: all off. Pass the app to
+        `instrument(app, server_spans="fastapi")` afterwards.
+        """
+        return {
+            "tracer_provider": self.tracer_provider,
+            "tracing": self.tracer_provider is not None,
+            "operation_spans": False,
+            "metrics": False,
+            "logs": False,
+            "auto_configure": False,
+            "exclude": _untraced,
+        }
+
+    def instrument(self, app: FastAPI, *, server_spans: Literal["instrumentation", "fastapi"] = "instrumentation") -> None:
+        """Server spans, X-Request-ID + HTTP metric middleware and GET /metrics on `app` (once).
+
+        server_spans="instrumentation" (the default) adds the contrib FastAPI instrumentation;
+        "fastapi" says the app was built with `FastAPI(telemetry=self.fastapi_telemetry())` and
+        traces itself, so none is added.
+        """
         if getattr(app.state, "telemetry_instrumented", False):
             return
         app.state.telemetry_instrumented = True
@@ -100,6 +129,9 @@ class Telemetry:
             RequestContextMiddleware,
             duration_histogram=self._instruments.get(_HTTP_METRIC),
             measured_route=route_label.allows,
+            # FastAPI's own spans record no exception event for an exception that escapes the
+            # app (the contrib instrumentation does): the middleware puts it there.
+            record_escaping_exceptions=server_spans == "fastapi",
         )
 
         async def metrics(request: Request) -> Response:
@@ -107,7 +139,7 @@ class Telemetry:
             return Response(content=body, media_type=content_type)
 
         app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
-        if self.tracer_provider is not None:
+        if self.tracer_provider is not None and server_spans == "instrumentation":
             from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
             # exclude_spans: the per-chunk "http send/receive" spans add volume, not insight.
@@ -152,6 +184,11 @@ class _HashedResource(Resource):
 
     def __hash__(self) -> int:
         return self._hash
+
+
+def _untraced(scope: Any) -> bool:
+    """FastAPI's `exclude` hook: no spans for the scrape and health endpoints (as _UNTRACED_URLS)."""
+    return scope.get("path") in _UNTRACED_PATHS
 
 
 def _sdk_disabled() -> bool:

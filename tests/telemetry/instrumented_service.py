@@ -2,7 +2,8 @@
 
 Its endpoint deliberately puts secrets everywhere the telemetry could leak them: a log
 event, a raw span attribute (bypassing the masking helper), an exception recorded on a
-span. Not collected by pytest (no test_ prefix).
+span. Not collected by pytest (no test_ prefix). SERVER_SPANS=fastapi builds the app with
+FastAPI's own telemetry (as the demo app does) instead of the contrib instrumentation.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from fastapi import FastAPI
 from demo_app.telemetry import current_ids, get_logger, set_attributes, setup_telemetry
 
 tel = setup_telemetry(service_name="telemetry-under-test", component="app")
-app = FastAPI()
+SERVER_SPANS = os.environ.get("SERVER_SPANS", "instrumentation")
+app = FastAPI(telemetry=tel.fastapi_telemetry()) if SERVER_SPANS == "fastapi" else FastAPI()
 log = get_logger()
 
 
@@ -41,6 +43,11 @@ async def ask(payload: dict) -> dict:
     return {"trace_id": trace_id, "span_id": span_id}
 
 
+@app.get("/boom")
+async def boom() -> dict:
+    raise ZeroDivisionError("unhandled on purpose")
+
+
 if __name__ == "__main__":
-    tel.instrument(app)
+    tel.instrument(app, server_spans="fastapi" if SERVER_SPANS == "fastapi" else "instrumentation")
     uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), log_config=None, access_log=False)
