@@ -48,7 +48,8 @@ def test_an_escaping_exception_is_one_exception_event_on_the_server_span(service
 
     (server,) = poll_until(boom_span, "server span of /boom", 15)
     assert server["status"]["code"] == "ERROR"
-    assert server["attributes"]["error.type"].endswith("ZeroDivisionError")
+    # error.type: FastAPI names the exception's class; the contrib instrumentation the status code.
+    assert server["attributes"]["error.type"] == ("ZeroDivisionError" if mode == "fastapi" else "500")
     events = [e for e in server["events"] if e["name"] == "exception"]
     assert len(events) == 1 and events[0]["attributes"]["exception.type"].endswith("ZeroDivisionError")
 
