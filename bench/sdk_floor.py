@@ -198,6 +198,34 @@ def capture(requests: int, log_dir: Path) -> dict[str, Any]:
 # --- replay --------------------------------------------------------------------------------
 
 
+def _prepare(node: dict[str, Any], get_tracer: Any, digest_log: Any) -> tuple[Any, ...]:
+    """One captured span tree, pre-digested so that the replay loop does only what the libraries
+    need: (tracer, name, kind, attributes, events, status or None, the arm's log calls, children)."""
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    status = node["status"]
+    status_obj = Status(StatusCode[status["code"]], status["message"] or None) if status["code"] != "UNSET" else None
+    return (get_tracer(node["scope"]), node["name"], SpanKind[node["kind"]], node["attributes"],
+            [(e["name"], e["attributes"]) for e in node["events"]], status_obj, [digest_log(r) for r in node["logs"]],
+            [_prepare(c, get_tracer, digest_log) for c in node["children"]])
+
+
+def _replayer(requests: list[tuple[list[Any], list[Any]]], run: Any, flushers: list[Any]) -> tuple[Any, Any]:
+    """(replay request i: its span trees through `run`, the metric observations under the first
+    root; flush every provider) of one arm."""
+
+    def replay_one(i: int) -> None:
+        roots, obs = requests[i % len(requests)]
+        for n, root in enumerate(roots):
+            run(root, obs if n == 0 else None)
+
+    def flush() -> None:
+        for f in flushers:
+            f(30_000)
+
+    return replay_one, flush
+
+
 def _build(arm: str, endpoint: str, data: dict[str, Any]):  # type: ignore[no-untyped-def]
     """(replay one captured request, flush the exports, the metrics registry) for `arm`."""
     from opentelemetry import context as otel_context
@@ -211,7 +239,6 @@ def _build(arm: str, endpoint: str, data: dict[str, Any]):  # type: ignore[no-un
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
     from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
-    from opentelemetry.trace import SpanKind, Status, StatusCode
     from prometheus_client import CollectorRegistry
 
     from demo_app.contract import load_contract
@@ -256,22 +283,15 @@ def _build(arm: str, endpoint: str, data: dict[str, Any]):  # type: ignore[no-un
                     family = families[o["metric"]]
                     # Children resolved once, as the app caches them: the floor is the observation itself.
                     children[key] = (family.labels(**o["labels"]) if o["labels"] else family, o["metric"] in with_exemplars)
-    kinds = {k.name: k for k in SpanKind}
     severities = {s.value: s for s in SeverityNumber}
 
-    # Pre-digested so that the loop does only what the libraries need.
-    def prepare(node: dict[str, Any]) -> tuple[Any, ...]:
-        status = node["status"]
-        status_obj = Status(StatusCode[status["code"]], status["message"] or None) if status["code"] != "UNSET" else None
-        logs = [(r["event_name"] or None, severities.get(r["severity_number"], SeverityNumber.INFO), r["severity_text"], r["body"], r["attributes"])
-                for r in node["logs"]]
-        return (get_tracer(node["scope"]), node["name"], kinds[node["kind"]], node["attributes"],
-                [(e["name"], e["attributes"]) for e in node["events"]], status_obj, logs, [prepare(c) for c in node["children"]])
+    def digest_log(r: dict[str, Any]) -> tuple[Any, ...]:
+        return (r["event_name"] or None, severities.get(r["severity_number"], SeverityNumber.INFO), r["severity_text"], r["body"], r["attributes"])
 
     requests = []
     for request in data["requests"]:
         obs = [(*children[(o["metric"], tuple(sorted(o["labels"].items())))], o["kind"], o["value"]) for o in request["observations"]] if children else []
-        requests.append(([prepare(root) for root in request["spans"]], obs))
+        requests.append(([_prepare(root, get_tracer, digest_log) for root in request["spans"]], obs))
 
     def observe_all(obs: list[tuple[Any, bool, str, float]]) -> None:
         ctx = trace.get_current_span().get_span_context()
@@ -300,16 +320,7 @@ def _build(arm: str, endpoint: str, data: dict[str, Any]):  # type: ignore[no-un
             if obs:
                 observe_all(obs)
 
-    def replay_one(i: int) -> None:
-        roots, obs = requests[i % len(requests)]
-        for n, root in enumerate(roots):
-            run(root, obs if n == 0 else None)
-
-    def flush() -> None:
-        for f in flushers:
-            f(30_000)
-
-    return replay_one, flush, registry
+    return (*_replayer(requests, run, flushers), registry)
 
 
 def _beside_other_work(replay_one: Any, data: dict[str, Any]) -> Any:
@@ -332,7 +343,6 @@ def _beside_other_work(replay_one: Any, data: dict[str, Any]) -> Any:
 def _build_ours(arm: str, endpoint: str, data: dict[str, Any]):  # type: ignore[no-untyped-def]
     """As `_build`, through demo_app.telemetry's own pipeline (OURS)."""
     from opentelemetry import trace
-    from opentelemetry.trace import SpanKind, Status, StatusCode
     from prometheus_client import CollectorRegistry
 
     from demo_app.contract import load_contract
@@ -372,21 +382,16 @@ def _build_ours(arm: str, endpoint: str, data: dict[str, Any]):  # type: ignore[
     log = get_logger()
     registry = CollectorRegistry()
     instruments = build_instruments(load_contract(), "app", registry, strict=False, enabled=on)
-    kinds = {k.name: k for k in SpanKind}
     levels = {"DEBUG": log.debug, "INFO": log.info, "WARN": log.warning, "WARNING": log.warning, "ERROR": log.error}
 
-    def prepare(node: dict[str, Any]) -> tuple[Any, ...]:
-        status = node["status"]
-        status_obj = Status(StatusCode[status["code"]], status["message"] or None) if status["code"] != "UNSET" else None
-        logs = [(levels.get(r["severity_text"], log.info), r["body"], {**r["attributes"], **({"event_name": r["event_name"]} if r["event_name"] else {})})
-                for r in node["logs"]]
-        return (get_tracer(node["scope"]), node["name"], kinds[node["kind"]], node["attributes"],
-                [(e["name"], e["attributes"]) for e in node["events"]], status_obj, logs, [prepare(c) for c in node["children"]])
+    def digest_log(r: dict[str, Any]) -> tuple[Any, ...]:
+        # A structlog call: the record's attributes as fields, its event name as `event_name=`.
+        return (levels.get(r["severity_text"], log.info), r["body"], {**r["attributes"], **({"event_name": r["event_name"]} if r["event_name"] else {})})
 
     requests = []
     for request in data["requests"]:
         obs = [(instruments[o["metric"]], o["labels"], o["kind"], o["value"]) for o in request["observations"]]
-        requests.append(([prepare(root) for root in request["spans"]], obs))
+        requests.append(([_prepare(root, get_tracer, digest_log) for root in request["spans"]], obs))
 
     def run(node: tuple[Any, ...], obs: list[Any] | None) -> None:
         tracer, name, kind, attributes, events, status, logs, kids = node
@@ -404,16 +409,7 @@ def _build_ours(arm: str, endpoint: str, data: dict[str, Any]):  # type: ignore[
                 child = metric.labels(**labels)
                 child.inc(value) if op == "inc" else child.observe(value)
 
-    def replay_one(i: int) -> None:
-        roots, obs = requests[i % len(requests)]
-        for n, root in enumerate(roots):
-            run(root, obs if n == 0 else None)
-
-    def flush() -> None:
-        for f in flushers:
-            f(30_000)
-
-    return replay_one, flush, registry
+    return (*_replayer(requests, run, flushers), registry)
 
 
 def replay(arm: str, capture_file: Path, endpoint: str, requests: int, warmup: int) -> dict[str, float]:

@@ -2,8 +2,9 @@
 
 It runs inside the OpenTelemetry server span (FastAPI's own telemetry, or the contrib FastAPI
 instrumentation, wraps the whole middleware stack), so its log line carries the trace id and
-its histogram observation gets an exemplar. A pure ASGI middleware rather than Starlette's BaseHTTPMiddleware: it does not
-buffer streaming responses and keeps contextvars visible to the endpoint.
+its histogram observation gets an exemplar. A pure ASGI middleware rather than Starlette's
+BaseHTTPMiddleware: it does not buffer streaming responses and keeps contextvars visible to
+the endpoint.
 
 Log levels (the contract's `log_levels`): the per-request line is the one ERROR line of a
 request that ends in a 5xx, INFO otherwise. An error handler says why with

@@ -93,8 +93,8 @@ class Telemetry:
         FastAPI (0.165 and later) traces every request itself when it has a tracer provider: one
         SERVER span `{method} {route}` with the HTTP semconv attributes the contract requires.
         Measured against the contrib FastAPI instrumentation it costs about 0.3 ms less CPU per
-        request (bench/results/telemetry-cost.md, issue 13 part 6: in two A/B runs of three). Its operation spans
-        (dependencies, endpoint, serialization) add volume the contract does not name, its OTel
+        request in two A/B runs of three (bench/results/telemetry-cost.md, issue 13 part 6). Its
+        operation spans (dependencies, endpoint, serialization) add volume the contract does not name, its OTel
         metrics would duplicate our Prometheus ones, its exception log records our request line,
         and `auto_configure` would add exporters beside ours: all off. Pass the app to
         `instrument(app, server_spans="fastapi")` afterwards.
